@@ -10,6 +10,7 @@ Lazy training       linearize, Linearized, jacobian_norm, hessian_norm, lazy_nor
 Dynamics (MSE)      mse_loss, gradient_flow_mse, gradient_descent_mse, mode_decomposition,
                     kernel_regression, train, TrainResult
 Data                two_point_data, noisy_1d, tiny_1d, unit_circle, target_fn
+Gaussian processes  rbf_kernel, gp_posterior, sample_gp, stable_cholesky
 Statistics          fit_loglog, excess_kurtosis
 Memory guard        set_memory_budget, memory_budget
 
@@ -31,6 +32,7 @@ from .dynamics import (
     train,
 )
 from .empirical import empirical_ntk, jacobian, mlp_ntk_by_layer
+from .gp import gp_posterior, rbf_kernel, sample_gp, stable_cholesky
 from .kernels import analytic_nngp, analytic_ntk, kernel_recursion, ntk_layer_contributions
 from .lazy import (
     Linearized,
