@@ -1,0 +1,133 @@
+"""Figures and the live demo of ``notebooks/00_start_here.ipynb``.
+
+* :func:`plot_course_map`: the map of notebooks 00-07 and their prerequisites.
+* :class:`RandomNets` / :func:`plot_random_nets`: a few reference networks at
+  initialization (1-D input, two hidden ReLU layers, NTK parameterization); the
+  width slider of the environment check. Wider networks give smoother, more
+  Gaussian-process-like random functions (notebook 02 makes this precise).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import torch
+
+from .. import viz
+from ..nets import MLP
+
+#: The notebooks of the course: (file stem, short title, minutes of self-study, prerequisites).
+NOTEBOOKS = (
+    ("00_start_here", "Start here", 20, ()),
+    ("01_foundations", "Foundations", 60, ("00_start_here",)),
+    ("02_wide_networks_are_gaussian_processes", "Wide networks are\nGaussian processes", 75, ("01_foundations",)),
+    ("03_the_neural_tangent_kernel", "The neural\ntangent kernel", 75, ("01_foundations", "02_wide_networks_are_gaussian_processes")),
+    ("04_lazy_training_and_linearization", "Lazy training and\nlinearization", 75, ("03_the_neural_tangent_kernel",)),
+    ("05_gradient_flow_and_the_kernel_regime", "Gradient flow and\nthe kernel regime", 75, ("03_the_neural_tangent_kernel", "04_lazy_training_and_linearization")),
+    ("06_generalization_and_infinite_ensembles", "Generalization and\ninfinite ensembles", 60, ("02_wide_networks_are_gaussian_processes", "05_gradient_flow_and_the_kernel_regime")),
+    ("07_ntk_of_physics_informed_networks", "NTK of physics-\ninformed networks", 60, ("05_gradient_flow_and_the_kernel_regime",)),
+)
+
+# column (depth in the prerequisite graph) and row of each notebook on the map
+_POS = {
+    "00_start_here": (0, 1.0),
+    "01_foundations": (1, 1.0),
+    "02_wide_networks_are_gaussian_processes": (2, 1.7),
+    "03_the_neural_tangent_kernel": (3, 1.0),
+    "04_lazy_training_and_linearization": (4, 0.3),
+    "05_gradient_flow_and_the_kernel_regime": (5, 1.0),
+    "06_generalization_and_infinite_ensembles": (6, 1.7),
+    "07_ntk_of_physics_informed_networks": (6, 0.3),
+}
+#: Notebooks on the 90-minute lecture path (the others are self-study).
+LECTURE_PATH = ("00_start_here", "02_wide_networks_are_gaussian_processes", "03_the_neural_tangent_kernel",
+                "04_lazy_training_and_linearization", "05_gradient_flow_and_the_kernel_regime")
+
+
+def prerequisite_depth() -> dict:
+    """Length of the longest prerequisite chain before each notebook (00 has 0)."""
+    depth: dict = {}
+    for stem, _, _, pre in NOTEBOOKS:  # listed in topological order
+        depth[stem] = 1 + max((depth[p] for p in pre), default=-1)
+    return depth
+
+
+def plot_course_map(figsize=(10.5, 3.6)):
+    """The course map: one box per notebook, arrows from prerequisites; lecture-path boxes are
+    drawn with a thick solid border, self-study-only boxes with a dashed one."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig = viz.new_figure(figsize=figsize)
+    ax = fig.add_subplot()
+    ax.set_axis_off()
+    box_w, box_h = 0.86, 0.5
+    for stem, title, minutes, pre in NOTEBOOKS:
+        cx, cy = _POS[stem]
+        for p in pre:
+            px, py = _POS[p]
+            ax.add_patch(FancyArrowPatch((px + box_w / 2, py), (cx - box_w / 2, cy), arrowstyle="-|>",
+                                         mutation_scale=14, color="#444444", linewidth=1.3,
+                                         connectionstyle="arc3,rad=0.0", shrinkA=2, shrinkB=2))
+    for stem, title, minutes, pre in NOTEBOOKS:
+        cx, cy = _POS[stem]
+        on_path = stem in LECTURE_PATH
+        face = viz.OKABE_ITO["sky_blue"] if on_path else "#FFFFFF"
+        ax.add_patch(FancyBboxPatch((cx - box_w / 2, cy - box_h / 2), box_w, box_h,
+                                    boxstyle="round,pad=0.02,rounding_size=0.06", facecolor=face,
+                                    edgecolor="#000000", linewidth=2.2 if on_path else 1.3,
+                                    linestyle="-" if on_path else "--"))
+        ax.text(cx, cy + 0.06, f"{stem[:2]}  {title}", ha="center", va="center", fontsize=8.5,
+                color="#000000", linespacing=1.05)
+        ax.text(cx, cy - box_h / 2 + 0.06, f"~{minutes} min", ha="center", va="bottom", fontsize=7.5,
+                color="#222222")
+    ax.set_xlim(-0.5, 6.5)
+    ax.set_ylim(-0.1, 2.1)
+    ax.set_title("The course: arrows point from a prerequisite to the notebook that needs it\n"
+                 "filled, solid border: 90-minute lecture path; white, dashed: self-study", fontsize=10)
+    return fig
+
+
+# ---------------------------------------------------------------------------------------------
+# live demo: random reference networks at initialization
+
+N_NETS = 5
+X_GRID = np.linspace(-3.0, 3.0, 161)
+
+
+@functools.lru_cache(maxsize=64)
+def random_net_outputs(width: int, seed: int, n_nets: int = N_NETS) -> np.ndarray:
+    """Outputs ``(n_nets, len(X_GRID))`` of ``n_nets`` reference MLPs (seeds ``seed*100 + k``) on X_GRID."""
+    x = torch.as_tensor(X_GRID, dtype=torch.float64)
+    with torch.no_grad():
+        return np.stack([MLP(width, seed=seed * 100 + k)(x).numpy() for k in range(n_nets)])
+
+
+@viz.register_demo
+class RandomNets(viz.Demo):
+    """Five random reference networks f(x; theta_0) at initialization (NTK parameterization,
+    two hidden ReLU layers, b_std = 0.1). Move the width: wide networks give smooth random
+    functions of the same typical size, narrow ones are kinked and irregular."""
+
+    name = "00.random_nets"
+    figsize = (6.4, 3.3)
+
+    def controls(self):
+        return {"width": viz.width_slider(options=(2, 4, 8, 16, 32, 64, 128, 256), value=16),
+                "seed": viz.seed_control()}
+
+    def setup(self, fig):
+        self.ax = fig.add_subplot()
+        self.lines = [self.ax.plot(X_GRID, np.zeros_like(X_GRID), **viz.series_style(k, markevery=20),
+                                   label=f"net {k + 1}")[0] for k in range(N_NETS)]
+        self.ax.set(xlabel="input $x$", ylabel=r"output $f(x;\theta_0)$", xlim=(X_GRID[0], X_GRID[-1]),
+                    ylim=(-4, 4))
+        self.ax.legend(loc="upper left", ncols=N_NETS, fontsize="small", handlelength=2.5)
+
+    def update(self, width=16, seed=0):
+        ys = random_net_outputs(int(width), int(seed))
+        for line, y in zip(self.lines, ys):
+            line.set_ydata(y)
+        self.ax.set_title(f"{N_NETS} random networks at initialization, width {width} (NTK param.)")
+
+
+plot_random_nets = viz.plot_function(RandomNets)
