@@ -426,10 +426,15 @@ JS_WIDGETS = """() => {
       if (err && /Traceback|Error\\b|Exception\\b/.test(txt)) out.output_widget_errors.push({cell: ci, text: txt.trim().slice(0, 600)});
     }
   });
+  let nScopes = 0;
   [...panel.querySelectorAll('%(sliders)s')].forEach((s, i) => {
     const h = s.querySelector('%(handle)s');
     if (!h) return;
     s.setAttribute('data-ntk-slider', String(i));
+    // the figure a slider drives lives in its demo (DemoView, class ntk-demo), else in its cell
+    const demo = s.closest('.ntk-demo');
+    const root = demo || s.closest('.jp-Cell');
+    if (root && !root.hasAttribute('data-ntk-scope')) root.setAttribute('data-ntk-scope', 's' + (nScopes++));
     const cls = (c) => !!(s.classList.contains(c) || s.closest('.' + c));
     const lab = s.querySelector('.widget-label');
     const ro = s.querySelector('.widget-readout');
@@ -438,17 +443,17 @@ JS_WIDGETS = """() => {
       description: lab ? lab.textContent.trim() : '', readout: ro ? (ro.textContent || ro.value || '').trim() : null,
       cls_width: cls('ntk-width'), cls_alpha: cls('ntk-alpha'),
       value: h.getAttribute('aria-valuenow'), min: h.getAttribute('aria-valuemin'), max: h.getAttribute('aria-valuemax'),
-      vertical: s.classList.contains('widget-vslider'), disabled: !!s.querySelector('[disabled]')});
+      vertical: s.classList.contains('widget-vslider'), disabled: !!s.querySelector('[disabled]'),
+      scope: root ? root.getAttribute('data-ntk-scope') : '', scope_kind: demo ? 'demo' : 'cell'});
   });
   return out;
 }""" % {"panel": PANEL, "sliders": SLIDER_SEL, "handle": HANDLE_SEL}
 
-# Plot elements of one cell (cellIndex >= 0) or of the whole notebook (-1): cheap signature
+# Plot elements inside one scope (data-ntk-scope=scopeId) or the whole notebook (''): cheap signature
 # used while polling. <img>: length and a sample of its src (data: PNGs differ in many places,
 # blob: URLs are fresh per update) plus whether it is decoded; <canvas>: a strided pixel checksum.
-JS_SIG_FN = """(panel, cellIndex) => {
-  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')];
-  const scope = cellIndex >= 0 ? [cells[cellIndex]] : cells;
+JS_SIG_FN = """(panel, scopeId) => {
+  const scope = scopeId ? [panel.querySelector('[data-ntk-scope="' + scopeId + '"]')] : [panel];
   const parts = [];
   scope.forEach((cell) => {
     if (!cell) return;
@@ -476,10 +481,9 @@ JS_SIG_FN = """(panel, cellIndex) => {
 
 # Exact pixel content of the plot elements in scope (images drawn onto a canvas), to confirm
 # that a figure really changed (a re-sent identical PNG does not count).
-JS_PIXELS = """async (cellIndex) => {
+JS_PIXELS = """async (scopeId) => {
   const panel = %(panel)s;
-  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')];
-  const scope = cellIndex >= 0 ? [cells[cellIndex]] : cells;
+  const scope = scopeId ? [panel.querySelector('[data-ntk-scope="' + scopeId + '"]')] : [panel];
   const res = [];
   for (const cell of scope) {
     if (!cell) continue;
@@ -508,11 +512,11 @@ JS_PIXELS = """async (cellIndex) => {
 # Arm a watcher (returns at once): remembers the keydown time on the slider, then polls the
 # plot signature of the scope and stores {ms, ...} in window.__ntk_result once it changed and
 # settled (as many plot elements as before, every <img> decoded).
-JS_ARM = """([sliderIndex, cellIndex, timeoutMs]) => {
+JS_ARM = """([sliderIndex, scopeId, timeoutMs]) => {
   const sigf = %(sig)s;
   const panel = %(panel)s;
   const handle = panel.querySelector('[data-ntk-slider="' + sliderIndex + '"]').querySelector('%(handle)s');
-  const before = sigf(panel, cellIndex);
+  const before = sigf(panel, scopeId);
   window.__ntk_result = undefined;
   window.__ntk_cancel = false;
   let t0 = null;
@@ -521,7 +525,7 @@ JS_ARM = """([sliderIndex, cellIndex, timeoutMs]) => {
   const tick = () => {
     const now = performance.now();
     if (window.__ntk_cancel) { window.__ntk_result = {ms: null, cancelled: true}; return; }
-    const after = sigf(panel, cellIndex);
+    const after = sigf(panel, scopeId);
     const changed = after.length !== before.length || after.some((x, i) => x !== before[i]);
     const settled = after.length >= before.length && !after.some(x => x.endsWith(':pending'));
     if (t0 !== null && changed && settled) { window.__ntk_result = {ms: now - t0}; return; }
@@ -532,7 +536,7 @@ JS_ARM = """([sliderIndex, cellIndex, timeoutMs]) => {
   return before.length;
 }""" % {"sig": JS_SIG_FN, "panel": PANEL, "handle": HANDLE_SEL}
 
-JS_PLOT_COUNT = "(cellIndex) => (%s)(%s, cellIndex).length" % (JS_SIG_FN, PANEL)
+JS_PLOT_COUNT = "(scopeId) => (%s)(%s, scopeId).length" % (JS_SIG_FN, PANEL)
 
 # The Log Console collects outputs that belong to no cell, e.g. a traceback raised in a widget
 # observer while a slider moves. Its status-bar item shows the number of unread messages.
@@ -780,11 +784,11 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
         if s.get("disabled"):
             failures.append(f"{kind} slider {s['description']!r} (cell {s['cell']}) is disabled")
             continue
-        # the figure it drives: plots in the slider's cell; else anywhere in the notebook
-        scope = s["cell"] if page.evaluate(JS_PLOT_COUNT, s["cell"]) > 0 else -1
-        rec["figure_scope"] = f"cell {s['cell']}" if scope >= 0 else "whole notebook"
-        if scope < 0:
-            notes.append(f"{kind} slider in cell {s['cell']}: no figure in its own cell, "
+        # the figure it drives: plots in the slider's demo (or cell); else anywhere in the notebook
+        scope = s["scope"] if s["scope"] and page.evaluate(JS_PLOT_COUNT, s["scope"]) > 0 else ""
+        rec["figure_scope"] = f"its {s['scope_kind']} (cell {s['cell']})" if scope else "whole notebook"
+        if not scope:
+            notes.append(f"{kind} slider in cell {s['cell']}: no figure in its own {s['scope_kind']}, "
                          "watching every figure in the notebook")
         slider = panel.locator(f'[data-ntk-slider="{s["index"]}"]')
         handle = slider.locator(HANDLE_SEL).first

@@ -165,8 +165,9 @@ def test_notebook_in_jupyterlab(lab, notebook, capsys):
 BROKEN_CELLS = [
     """import time, numpy as np, matplotlib.pyplot as plt, ipywidgets as W
 from IPython.display import display
+from ntk_teach import viz
 x = np.linspace(-3, 3, 100)
-def demo(cls, desc, update):
+def demo(cls, desc, update):   # a hand-made demo: slider + Output with the figure
     fig, ax = plt.subplots(figsize=(3, 2)); plt.close(fig)
     line, = ax.plot(x, x); ax.set_ylim(-10, 10)
     out = W.Output()
@@ -178,23 +179,32 @@ def demo(cls, desc, update):
             out.clear_output(wait=True); display(fig)
     s.observe(cb, "value")
     with out: display(fig)
-    display(W.VBox([s, out]))""",
-    # the control: must pass, with a measured latency
-    """demo("ntk-width", "good", lambda line, v: line.set_ydata(v * x))""",
-    # an observer that raises: the traceback lands in the Log Console, the figure never changes
+    display(W.VBox([s, out]))
+class Good(viz.Demo):          # the course's own kit (not registered: a throwaway)
+    name = "99.selftest_good"
+    figsize = (3, 2)
+    def controls(self): return {"width": viz.width_slider(options=(4, 8, 16, 32, 64), value=8)}
+    def setup(self, fig):
+        self.ax = fig.add_subplot(); self.line, = self.ax.plot(x, x); self.ax.set_ylim(-3, 3)
+    def update(self, width=8): self.line.set_ydata(np.sin(x * width / 8))
+class Breaks(Good):
+    name = "99.selftest_breaks"
+    def controls(self): return {"alpha": viz.alpha_slider()}
+    def update(self, alpha=1.0):
+        if alpha != 1.0: raise ArithmeticError("demo update broke on purpose")""",
+    # 1: the control: must pass, with a measured latency
+    """Good.interact()""",
+    # 2: an observer that raises: the traceback lands in the Log Console, the figure never changes
     """def boom(line, v): raise ValueError("callback broke on purpose")
 demo("ntk-alpha", "raises", boom)""",
-    # a slider that changes nothing
+    # 3: a slider that changes nothing
     """demo("ntk-width", "inert", lambda line, v: None)""",
-    # found by its description only; too slow
+    # 4: found by its description only; too slow
     """def slow(line, v): time.sleep(0.5); line.set_ydata(v * x)
 demo(None, "width", slow)""",
-    # an interact callback that raises once alpha > 1: the traceback shows in its Output widget
-    """def f(alpha=1.0):
-    if alpha > 1: raise ArithmeticError("interact callback broke on purpose")
-    fig, ax = plt.subplots(figsize=(3, 2)); ax.plot(x, alpha * x); plt.show()
-_ = W.interact(f, alpha=W.FloatSlider(value=1.0, min=0.5, max=2.0, step=0.5))""",
-    # a view of a model that does not exist: "Error displaying widget: model not found"
+    # 5: a kit demo whose update raises: the traceback shows in the demo's log (an Output widget)
+    """Breaks.interact()""",
+    # 6: a view of a model that does not exist: "Error displaying widget: model not found"
     """display({"application/vnd.jupyter.widget-view+json":
          {"model_id": "0123456789abcdef", "version_major": 2, "version_minor": 0}}, raw=True)""",
     """raise RuntimeError("cell broke on purpose")""",
@@ -204,7 +214,7 @@ _ = W.interact(f, alpha=W.FloatSlider(value=1.0, min=0.5, max=2.0, step=0.5))"""
 @pytest.mark.browser
 def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     """The checks can fail: a deliberately broken notebook trips every one of them, while its
-    working demo passes with a measured latency."""
+    working demo (built with the course's widget kit) passes with a measured latency."""
     import nbformat
 
     nb = nbformat.v4.new_notebook()
@@ -227,17 +237,18 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
         "raising observer leaves figure unchanged": "alpha slider 'raises' (cell 2): moving it did not change",
         "inert slider": "width slider 'inert' (cell 3): moving it did not change",
         "slow slider found by description": "width slider 'width' (cell 4): median key press",
-        "interact traceback": "traceback(s) inside Output widgets after moving sliders",
+        "kit demo traceback in its log": "traceback(s) inside Output widgets after moving sliders",
+        "kit demo figure unchanged": "alpha slider 'alpha' (cell 5): moving it did not change",
     }
     missed = [k for k, v in expected.items() if v not in f]
     assert not missed, f"the browser check missed: {missed}\nits failures were:\n{f}"
-    good = next(r for r in s["sliders"] if r["description"] == "good")
-    assert good["matched_by"] == "class" and good["kind"] == "width"
-    assert "'good'" not in f, f"the working demo was reported as broken:\n{f}"
+    assert "(cell 1)" not in f, f"the working demo was reported as broken:\n{f}"
+    good = next(r for r in s["sliders"] if r["cell"] == 1)
+    assert (good["kind"], good["matched_by"], good["figure_scope"]) == ("width", "class", "its demo (cell 1)")
     assert good["latency_ms"]["n"] == 3 and good["latency_ms"]["median"] < 300, good
     assert all(p["pixels_changed"] for p in good["presses"]), good
-    by_desc = next(r for r in s["sliders"] if r["description"] == "width")
-    assert by_desc["matched_by"] == "description"
+    by_desc = next(r for r in s["sliders"] if r["cell"] == 4)
+    assert (by_desc["kind"], by_desc["matched_by"], by_desc["figure_scope"]) == ("width", "description", "its cell (cell 4)")
     assert (out / "00_after_run_all.png").is_file()
     assert sorted(p.name for p in out.glob("slider00_width_cell1_*.png")) == [
         "slider00_width_cell1_after.png", "slider00_width_cell1_after_cell.png",
