@@ -185,6 +185,8 @@ class MLP(nn.Module):
 
 def _is_functorch_wrapped(x) -> bool:
     """True inside torch.func transforms, where data-dependent checks are not allowed."""
+    if not isinstance(x, torch.Tensor):  # lists, numpy arrays: validated by prepare_input
+        return False
     try:
         return torch._C._functorch.is_functorch_wrapped_tensor(x)
     except AttributeError:  # pragma: no cover - older torch
