@@ -36,12 +36,15 @@ def test_okabe_ito_palette_and_pairs_are_distinct():
 def test_use_style_white_background_and_lecture_fonts():
     old = dict(mpl.rcParams)
     try:
-        rc = viz.use_style(lecture=False)
+        assert viz.use_style(lecture=False) is None
+        rc = viz.style_rc(lecture=False)
         for key in ("figure.facecolor", "axes.facecolor", "savefig.facecolor"):
             assert mpl.colors.to_hex(mpl.rcParams[key]) == "#ffffff", key
         assert mpl.rcParams["savefig.transparent"] is False
         small = rc["font.size"]
-        rc_l = viz.use_style(lecture=True)
+        viz.use_style(lecture=True)
+        rc_l = viz.style_rc(lecture=True)
+        assert mpl.rcParams["font.size"] == rc_l["font.size"]
         assert viz.lecture_mode() and rc_l["font.size"] >= 1.3 * small
         assert rc_l["lines.linewidth"] > rc["lines.linewidth"]
     finally:

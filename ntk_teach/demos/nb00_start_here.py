@@ -91,43 +91,91 @@ def plot_course_map(figsize=(10.5, 3.6)):
 # live demo: random reference networks at initialization
 
 N_NETS = 5
-X_GRID = np.linspace(-3.0, 3.0, 161)
+X_GRID = np.linspace(-2.0, 2.0, 161)
 
 
-@functools.lru_cache(maxsize=64)
-def random_net_outputs(width: int, seed: int, n_nets: int = N_NETS) -> np.ndarray:
+@functools.lru_cache(maxsize=128)
+def random_net_outputs(width: int, seed: int, b_std: float = 1.0, n_nets: int = N_NETS) -> np.ndarray:
     """Outputs ``(n_nets, len(X_GRID))`` of ``n_nets`` reference MLPs (seeds ``seed*100 + k``) on X_GRID."""
     x = torch.as_tensor(X_GRID, dtype=torch.float64)
     with torch.no_grad():
-        return np.stack([MLP(width, seed=seed * 100 + k)(x).numpy() for k in range(n_nets)])
+        return np.stack([MLP(width, b_std=b_std, seed=seed * 100 + k)(x).numpy() for k in range(n_nets)])
 
 
 @viz.register_demo
 class RandomNets(viz.Demo):
-    """Five random reference networks f(x; theta_0) at initialization (NTK parameterization,
-    two hidden ReLU layers, b_std = 0.1). Move the width: wide networks give smooth random
-    functions of the same typical size, narrow ones are kinked and irregular."""
+    """Five random reference networks f(x; theta_0) at initialization (two hidden ReLU layers,
+    NTK parameterization, w_std = 1, b_std = 1 so that the kinks spread over the plotted inputs).
+    Move the width: every network is piecewise linear, with one kink per hidden ReLU switching on or
+    off; narrow networks have few, large kinks, wide ones have many small kinks and look smooth.
+    The typical size of f does not depend on the width (that is what the 1/sqrt(fan_in) is for)."""
 
     name = "00.random_nets"
-    figsize = (6.4, 3.3)
+    figsize = (6.4, 3.2)
 
     def controls(self):
-        return {"width": viz.width_slider(options=(2, 4, 8, 16, 32, 64, 128, 256), value=16),
+        return {"width": viz.width_slider(options=(2, 4, 8, 16, 32, 64, 128, 256), value=4),
                 "seed": viz.seed_control()}
 
     def setup(self, fig):
         self.ax = fig.add_subplot()
-        self.lines = [self.ax.plot(X_GRID, np.zeros_like(X_GRID), **viz.series_style(k, markevery=20),
-                                   label=f"net {k + 1}")[0] for k in range(N_NETS)]
+        self.lines = [self.ax.plot(X_GRID, np.zeros_like(X_GRID), **viz.series_style(k, markevery=20))[0]
+                      for k in range(N_NETS)]
         self.ax.set(xlabel="input $x$", ylabel=r"output $f(x;\theta_0)$", xlim=(X_GRID[0], X_GRID[-1]),
-                    ylim=(-4, 4))
-        self.ax.legend(loc="upper left", ncols=N_NETS, fontsize="small", handlelength=2.5)
+                    ylim=(-4.5, 4.5))
 
-    def update(self, width=16, seed=0):
+    def update(self, width=4, seed=0):
         ys = random_net_outputs(int(width), int(seed))
         for line, y in zip(self.lines, ys):
             line.set_ydata(y)
-        self.ax.set_title(f"{N_NETS} random networks at initialization, width {width} (NTK param.)")
+        self.ax.set_title(f"{N_NETS} random networks (seeds), width {width}, NTK param., $b_{{std}}=1$")
 
 
 plot_random_nets = viz.plot_function(RandomNets)
+
+
+#: The 90-minute lecture: (notebook stem, minutes, what to run live). LECTURER.md says the same.
+LECTURE_PLAN = (
+    ("00_start_here", 5, "course map; the random-networks slider"),
+    ("02_wide_networks_are_gaussian_processes", 15, "random-init gallery at widths 4 / 64 / 1024"),
+    ("03_the_neural_tangent_kernel", 25, "empirical NTK vs analytic NTK as the width grows"),
+    ("04_lazy_training_and_linearization", 20, "the alpha toy model; relative weight change"),
+    ("05_gradient_flow_and_the_kernel_regime", 25, "training scrubbed with the step slider; exp(-eta Theta t)"),
+)
+
+
+def reference_param_count(width: int, depth: int = 2, d_in: int = 1) -> int:
+    """Parameters of the reference MLP: sum over layers of (fan_in + 1) * fan_out.
+
+    For ``d_in = 1``, ``depth = 2``: ``width**2 + 4 * width + 1``.
+    """
+    sizes = [d_in] + [width] * depth + [1]
+    return sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+# ---------------------------------------------------------------------------------------------
+# environment check: the smallest possible live figure
+
+@viz.register_demo
+class WidgetCheck(viz.Demo):
+    """Environment check: f(x) = sin(k x) with the frequency k on a slider. If moving the slider
+    redraws the curve, widgets, the kernel and the figure updates all work."""
+
+    name = "00.widget_check"
+    figsize = (5.0, 2.2)
+
+    def controls(self):
+        return {"k": viz.int_slider("k", 1, 1, 8)}
+
+    def setup(self, fig):
+        self.ax = fig.add_subplot()
+        self.x = np.linspace(0, 2 * np.pi, 200)
+        (self.line,) = self.ax.plot(self.x, np.sin(self.x), **viz.series_style(0, markevery=25))
+        self.ax.set(xlabel="$x$", ylabel="$\\sin(kx)$", xlim=(0, 2 * np.pi), ylim=(-1.15, 1.15))
+
+    def update(self, k=1):
+        self.line.set_ydata(np.sin(k * self.x))
+        self.ax.set_title(f"k = {k}: the curve has {k} full periods")
+
+
+plot_widget_check = viz.plot_function(WidgetCheck)

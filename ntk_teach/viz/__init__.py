@@ -81,12 +81,14 @@ from .style import (
 from .style import use_style as _use_style
 
 
-def use_style(lecture: bool | None = None) -> dict:
+def use_style(lecture: bool | None = None) -> None:
     """Apply the course style (see :func:`ntk_teach.viz.style.use_style`) and, inside IPython,
-    make a ``Figure`` that ends a cell display as a PNG under every backend (also ipympl)."""
-    rc = _use_style(lecture)
+    make a ``Figure`` that ends a cell display as a PNG under every backend (also ipympl).
+
+    Returns None (so it prints nothing in a notebook); :func:`style_rc` gives the settings.
+    """
+    _use_style(lecture)
     register_figure_formatter()
-    return rc
 
 
 __all__ = [
