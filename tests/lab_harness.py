@@ -17,6 +17,7 @@ Every wait is bounded (Playwright calls carry timeouts, loops carry deadlines).
 """
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -27,11 +28,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -204,8 +206,11 @@ class LabServer:
     def base(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def url(self, path: str) -> str:
-        return f"{self.base}/lab/tree/{urllib.parse.quote(path)}?token={self.token}"
+    def url(self, path: str, workspace: str | None = None) -> str:
+        """URL that opens `path`; in a fresh workspace, so no earlier notebook is restored
+        (and no second kernel started) next to it."""
+        ws = f"workspaces/{workspace or 'w' + secrets.token_hex(4)}/"
+        return f"{self.base}/lab/{ws}tree/{urllib.parse.quote(path)}?token={self.token}"
 
     def api(self, path: str, method: str = "GET", timeout: float = 5.0):
         sep = "&" if "?" in path else "?"
@@ -231,6 +236,10 @@ class LabServer:
             PYTHONUNBUFFERED="1",
         )
         env[MARKER_VAR] = self.marker
+        # the kernels should see what a learner's kernel sees, not the test process's settings
+        # (tests/conftest.py sets MPLBACKEND=Agg, which would turn every inline figure into text)
+        for var in ("MPLBACKEND",):
+            env.pop(var, None)
         self.port = free_port()
         self.token = secrets.token_hex(24)
         cmd = [
@@ -492,7 +501,9 @@ JS_PIXELS = """async (scopeId) => {
       try {
         let w, h, ctx;
         if (el.tagName === 'IMG') {
-          if (!el.complete) { try { await el.decode(); } catch (e) {} }
+          if (!el.complete) {   // bounded: a broken image must not hang the check
+            try { await Promise.race([el.decode(), new Promise(r => setTimeout(r, 2000))]); } catch (e) {}
+          }
           w = el.naturalWidth; h = el.naturalHeight;
           if (!w || !h) { res.push('img:empty'); continue; }
           const c = document.createElement('canvas'); c.width = w; c.height = h;
@@ -561,6 +572,27 @@ class CheckOptions:
     update_timeout: float = 8.0   # seconds to wait for a figure change after one key press
     latency_limit_ms: float = 300.0
     viewport: tuple = (1400, 1000)
+    hard_limit: float = 420.0     # watchdog for the whole notebook, should a browser call hang
+
+
+@contextlib.contextmanager
+def watchdog(seconds: float):
+    """Raise TimeoutError in the main thread after `seconds` (SIGALRM; a no-op elsewhere).
+    Playwright's waits carry their own timeouts, but page.evaluate() has none."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_alarm(signum, frame):
+        raise TimeoutError(f"browser check still running after {seconds:.0f} s (watchdog)")
+
+    old = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
 
 
 def classify_slider(s: dict) -> tuple[str | None, str | None]:
@@ -625,14 +657,15 @@ def check_notebook(browser, server: LabServer, nb_relpath: str, out_dir: Path,
     page.on("console", lambda m: console_errors.append(m.text[:300]) if m.type == "error" else None)
     page.on("pageerror", lambda e: console_errors.append("pageerror: " + str(e)[:300]))
     try:
-        _open_and_run(page, server, nb_relpath, opts, summary)
-        if failures and any(f.startswith(("kernel not ready", "notebook still running")) for f in failures):
+        with watchdog(opts.hard_limit):
+            _open_and_run(page, server, nb_relpath, opts, summary)
+            if any(f.startswith(("kernel not ready", "notebook still running")) for f in failures):
+                shot("00_after_run_all.png")
+                return summary
+            _check_outputs(page, opts, summary)
             shot("00_after_run_all.png")
-            return summary
-        _check_outputs(page, opts, summary)
-        shot("00_after_run_all.png")
-        _drive_sliders(page, opts, summary, shot)
-        _check_log_console(page, summary, shot)
+            _drive_sliders(page, opts, summary, shot)
+            _check_log_console(page, summary, shot)
     except Exception as e:
         failures.append(f"harness error: {type(e).__name__}: {str(e)[:500]}")
         shot("99_harness_error.png")
@@ -709,6 +742,12 @@ def _open_and_run(page, server: LabServer, nb_relpath: str, opts: CheckOptions, 
 
 def _check_outputs(page, opts: CheckOptions, summary: dict) -> None:
     failures = summary["failures"]
+    # a learner opens collapsed sections and hidden outputs: so do we, so their widgets are checked
+    page.evaluate("""async () => {
+      for (const c of ['notebook:expand-all-headings', 'notebook:show-all-cell-outputs']) {
+        try { await window.jupyterapp.commands.execute(c); } catch (e) {}
+      }
+    }""")
     t = time.monotonic()
     while time.monotonic() - t < opts.widget_timeout and page.evaluate(JS_LOADING) > 0:
         time.sleep(0.25)
@@ -761,83 +800,128 @@ def _check_outputs(page, opts: CheckOptions, summary: dict) -> None:
     summary["_sliders"] = w["sliders"]
 
 
+def _press_round(page, handle, s: dict, scope: str, opts: CheckOptions, key: str, rnd: int) -> tuple[list, str]:
+    """Press the arrow key `opts.presses` times; per press, the time from keydown to a changed,
+    settled figure (None after opts.update_timeout) and whether its pixels changed."""
+    vmin, vmax = _num(s["min"]), _num(s["max"])
+    up, down = ("ArrowUp", "ArrowDown") if s["vertical"] else ("ArrowRight", "ArrowLeft")
+    presses = []
+    for _ in range(opts.presses):
+        v0 = handle.get_attribute("aria-valuenow", timeout=5000)
+        if key == up and vmax is not None and _num(v0) is not None and _num(v0) >= vmax:
+            key = down   # bounce at the ends, so every press changes the value
+        elif key == down and vmin is not None and _num(v0) is not None and _num(v0) <= vmin:
+            key = up
+        px0 = page.evaluate(JS_PIXELS, scope)
+        handle.focus(timeout=5000)
+        page.evaluate(JS_ARM, [s["index"], scope, int(opts.update_timeout * 1000)])
+        page.keyboard.press(key)
+        v1 = handle.get_attribute("aria-valuenow", timeout=5000)
+        if v1 == v0:
+            page.evaluate("() => { window.__ntk_cancel = true; }")
+        page.wait_for_function("() => window.__ntk_result !== undefined",
+                               timeout=int((opts.update_timeout + 5) * 1000))
+        r = page.evaluate("window.__ntk_result")
+        time.sleep(0.05)
+        px1 = page.evaluate(JS_PIXELS, scope)
+        presses.append({"round": rnd, "key": key, "value_before": v0, "value_after": v1,
+                        "ms": None if r.get("ms") is None else round(r["ms"], 1),
+                        "pixels_changed": px0 != px1})
+        if v1 == v0 or r.get("ms") is None:
+            break        # the key does not move it, or no figure change: reported by the caller
+        time.sleep(opts.pause)
+    return presses, key
+
+
+def _latencies(presses: list) -> tuple[list, list, list]:
+    moved = [p for p in presses if p["value_after"] != p["value_before"]]
+    changed = [p for p in moved if p["ms"] is not None and p["pixels_changed"]]
+    return moved, changed, [p["ms"] for p in changed]
+
+
+def _nudge_other_sliders(page, panel, others: list, opts: CheckOptions, summary: dict) -> None:
+    """Move every other slider (seed, step, demo-specific ones) one step: a callback that raises
+    is then caught by the traceback checks. Whether its figure changed is recorded, not required."""
+    quick = replace(opts, presses=1, update_timeout=min(opts.update_timeout, 2.0))
+    summary["other_sliders"] = []
+    for s in others:
+        rec = {"cell": s["cell"], "description": s["description"], "value_start": s["value"]}
+        summary["other_sliders"].append(rec)
+        if s.get("disabled"):
+            rec["skipped"] = "disabled"
+            continue
+        scope = s["scope"] if s["scope"] and page.evaluate(JS_PLOT_COUNT, s["scope"]) > 0 else ""
+        handle = panel.locator(f'[data-ntk-slider="{s["index"]}"]').locator(HANDLE_SEL).first
+        try:
+            handle.scroll_into_view_if_needed(timeout=10000)
+            presses, _ = _press_round(page, handle, s, scope, quick, "ArrowUp" if s["vertical"] else "ArrowRight", 1)
+        except Exception as e:  # not a failure of the notebook by itself; say so
+            rec["error"] = f"{type(e).__name__}: {str(e)[:200]}"
+            continue
+        p = presses[0]
+        rec.update(value_end=p["value_after"], figure_changed=p["ms"] is not None and p["pixels_changed"],
+                   ms=p["ms"], figure_scope="its demo/cell" if scope else "none in its demo/cell")
+
+
 def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
     failures, notes = summary["failures"], summary["notes"]
     sliders = summary.pop("_sliders", [])
-    targets = []
+    targets, others = [], []
     for s in sliders:
         kind, how = classify_slider(s)
-        if kind:
-            targets.append((s, kind, how))
+        (targets.append((s, kind, how)) if kind else others.append(s))
+    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
     if not targets:
         summary["no_width_alpha_slider"] = True
         notes.append(f"no width/alpha slider in this notebook ({len(sliders)} other slider(s): "
-                     f"{[s['description'] for s in sliders]}); nothing to move")
-        return
-    panel = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden)")
+                     f"{[s['description'] for s in sliders]})")
     all_ms = []
     for n, (s, kind, how) in enumerate(targets):
         rec = {"index": s["index"], "cell": s["cell"], "kind": kind, "matched_by": how,
                "description": s["description"], "value_start": s["value"], "presses": []}
         summary["sliders"].append(rec)
         tag = f"slider{n:02d}_{kind}_cell{s['cell']}"
+        what = f"{kind} slider {s['description']!r} (cell {s['cell']})"
         if s.get("disabled"):
-            failures.append(f"{kind} slider {s['description']!r} (cell {s['cell']}) is disabled")
+            failures.append(f"{what} is disabled")
             continue
         # the figure it drives: plots in the slider's demo (or cell); else anywhere in the notebook
         scope = s["scope"] if s["scope"] and page.evaluate(JS_PLOT_COUNT, s["scope"]) > 0 else ""
         rec["figure_scope"] = f"its {s['scope_kind']} (cell {s['cell']})" if scope else "whole notebook"
         if not scope:
-            notes.append(f"{kind} slider in cell {s['cell']}: no figure in its own {s['scope_kind']}, "
-                         "watching every figure in the notebook")
-        slider = panel.locator(f'[data-ntk-slider="{s["index"]}"]')
-        handle = slider.locator(HANDLE_SEL).first
-        cell = panel.locator(".jp-Notebook .jp-Cell").nth(s["cell"])
+            notes.append(f"{what}: no figure in its own {s['scope_kind']}, watching every figure in the notebook")
+        handle = panel.locator(f'[data-ntk-slider="{s["index"]}"]').locator(HANDLE_SEL).first
+        cell_out = panel.locator(".jp-Notebook .jp-Cell").nth(s["cell"]).locator(".jp-Cell-outputArea")
         handle.scroll_into_view_if_needed(timeout=10000)
         time.sleep(0.2)
         shot(f"{tag}_before.png")
-        shot(f"{tag}_before_cell.png", cell.locator(".jp-Cell-outputArea"))
-        vmin, vmax = _num(s["min"]), _num(s["max"])
-        up, down = ("ArrowUp", "ArrowDown") if s["vertical"] else ("ArrowRight", "ArrowLeft")
-        key = up
-        for _ in range(opts.presses):
-            v0 = handle.get_attribute("aria-valuenow", timeout=5000)
-            if key == up and vmax is not None and _num(v0) is not None and _num(v0) >= vmax:
-                key = down   # bounce at the ends, so every press changes the value
-            elif key == down and vmin is not None and _num(v0) is not None and _num(v0) <= vmin:
-                key = up
-            px0 = page.evaluate(JS_PIXELS, scope)
-            handle.focus(timeout=5000)
-            page.evaluate(JS_ARM, [s["index"], scope, int(opts.update_timeout * 1000)])
-            page.keyboard.press(key)
-            v1 = handle.get_attribute("aria-valuenow", timeout=5000)
-            if v1 == v0:
-                page.evaluate("() => { window.__ntk_cancel = true; }")
-            page.wait_for_function("() => window.__ntk_result !== undefined",
-                                   timeout=int((opts.update_timeout + 5) * 1000))
-            r = page.evaluate("window.__ntk_result")
-            time.sleep(0.05)
-            px1 = page.evaluate(JS_PIXELS, scope)
-            press = {"key": key, "value_before": v0, "value_after": v1,
-                     "ms": None if r.get("ms") is None else round(r["ms"], 1),
-                     "pixels_changed": px0 != px1}
-            rec["presses"].append(press)
-            if v1 == v0:
-                break        # the key does not move it; reported below
-            if press["ms"] is None:
-                break        # no figure change within update_timeout; do not wait again
-            time.sleep(opts.pause)
-        moved = [p for p in rec["presses"] if p["value_after"] != p["value_before"]]
-        changed = [p for p in moved if p["ms"] is not None and p["pixels_changed"]]
-        ms = [p["ms"] for p in changed]
+        shot(f"{tag}_before_cell.png", cell_out)
+        key = "ArrowUp" if s["vertical"] else "ArrowRight"
+        presses, key = _press_round(page, handle, s, scope, opts, key, 1)
+        moved, changed, ms = _latencies(presses)
+        rec["load_avg_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+        if ms and len(changed) == len(moved) and statistics.median(ms) > opts.latency_limit_ms:
+            # one more round before calling it slow: on a shared 2-core machine another process can
+            # take the CPU for a few seconds. Both rounds are kept in the summary.
+            more, key = _press_round(page, handle, s, scope, opts, key, 2)
+            presses += more
+            m2, c2, ms2 = _latencies(more)
+            notes.append(f"{what}: first round median {statistics.median(ms):.0f} ms > "
+                         f"{opts.latency_limit_ms:.0f} ms (1-min load average {rec['load_avg_1min']}); "
+                         f"second round median {statistics.median(ms2):.0f} ms" if ms2 else
+                         f"{what}: second round gave no figure change")
+            if ms2 and len(c2) == len(m2) and statistics.median(ms2) < statistics.median(ms):
+                moved, changed, ms = m2, c2, ms2
+            else:
+                moved, changed, ms = _latencies(presses)
+        rec["presses"] = presses
         all_ms += ms
         rec["value_end"] = handle.get_attribute("aria-valuenow", timeout=5000)
         rec["latency_ms"] = {"n": len(ms), "median": round(statistics.median(ms), 1) if ms else None,
                              "min": min(ms) if ms else None, "max": max(ms) if ms else None}
         handle.scroll_into_view_if_needed(timeout=10000)
         shot(f"{tag}_after.png")
-        shot(f"{tag}_after_cell.png", cell.locator(".jp-Cell-outputArea"))
-        what = f"{kind} slider {s['description']!r} (cell {s['cell']})"
+        shot(f"{tag}_after_cell.png", cell_out)
         if not moved:
             failures.append(f"{what}: the arrow key did not change its value")
         elif not changed:
@@ -850,10 +934,12 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
                             "unchanged")
         if ms and statistics.median(ms) > opts.latency_limit_ms:
             failures.append(f"{what}: median key press -> changed figure {statistics.median(ms):.0f} ms "
-                            f"> {opts.latency_limit_ms:.0f} ms ({ms})")
+                            f"> {opts.latency_limit_ms:.0f} ms ({ms}; 1-min load average "
+                            f"{rec['load_avg_1min']})")
     summary["latency_ms"] = {"n": len(all_ms),
                              "median": round(statistics.median(all_ms), 1) if all_ms else None,
                              "max": max(all_ms) if all_ms else None}
+    _nudge_other_sliders(page, panel, others, opts, summary)   # after the screenshots above
     # callbacks may have raised on the new values
     w = page.evaluate(JS_WIDGETS)
     new = w["output_widget_errors"][summary.pop("_output_widget_errors", 0):]

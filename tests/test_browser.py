@@ -11,7 +11,8 @@ One JupyterLab (127.0.0.1, random token, serving a temporary copy of notebooks/)
 Chromium serve the whole module. Without Chromium or playwright the tests skip with an install
 hint; with $CI set they fail instead. Environment knobs: NTK_CHROMIUM (browser path),
 NTK_BROWSER_PRESSES (key presses per slider, default 5), NTK_BROWSER_NB_BUDGET (seconds per
-notebook, default 75, so 8 notebooks stay under 10 minutes).
+notebook, default 75, so 8 notebooks stay under 10 minutes), NTK_BROWSER_LATENCY_MS (the median
+limit, default 300; CI uses the default, raise it only on a machine other jobs are loading).
 """
 from __future__ import annotations
 
@@ -37,6 +38,7 @@ ARTIFACTS = REPO / "ci-artifacts" / "browser"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
 NB_BUDGET_S = float(os.environ.get("NTK_BROWSER_NB_BUDGET", "75"))
 PRESSES = int(os.environ.get("NTK_BROWSER_PRESSES", "5"))
+LATENCY_MS = float(os.environ.get("NTK_BROWSER_LATENCY_MS", "300"))
 
 
 def _digest(folder: Path) -> dict:
@@ -139,7 +141,7 @@ def test_notebook_in_jupyterlab(lab, notebook, capsys):
     out = ARTIFACTS / Path(notebook).stem
     shutil.rmtree(out, ignore_errors=True)  # only this notebook's old screenshots
     s = H.check_notebook(lab.browser, lab.server, f"notebooks/{notebook}", out,
-                         H.CheckOptions(presses=PRESSES))
+                         H.CheckOptions(presses=PRESSES, latency_limit_ms=LATENCY_MS))
     lab.timings[notebook] = {"total_s": s["timings_s"].get("total"), "timings_s": s["timings_s"],
                              "latency_ms": s.get("latency_ms"),
                              "sliders": [(r["kind"], r["description"], r.get("latency_ms", {}).get("median"))
@@ -194,13 +196,13 @@ class Breaks(Good):
         if alpha != 1.0: raise ArithmeticError("demo update broke on purpose")""",
     # 1: the control: must pass, with a measured latency
     """Good.interact()""",
-    # 2: an observer that raises: the traceback lands in the Log Console, the figure never changes
+    # 2: not a width/alpha slider, so moved once; its observer raises: traceback in the Log Console
     """def boom(line, v): raise ValueError("callback broke on purpose")
-demo("ntk-alpha", "raises", boom)""",
+demo(None, "raises", boom)""",
     # 3: a slider that changes nothing
     """demo("ntk-width", "inert", lambda line, v: None)""",
     # 4: found by its description only; too slow
-    """def slow(line, v): time.sleep(0.5); line.set_ydata(v * x)
+    """def slow(line, v): time.sleep(0.4); line.set_ydata(v * x)
 demo(None, "width", slow)""",
     # 5: a kit demo whose update raises: the traceback shows in the demo's log (an Output widget)
     """Breaks.interact()""",
@@ -225,7 +227,7 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     out = ARTIFACTS / "_selftest_broken"
     shutil.rmtree(out, ignore_errors=True)
     s = H.check_notebook(lab.browser, lab.server, "_selftest/broken.ipynb", out,
-                         H.CheckOptions(presses=3, update_timeout=3.0, pause=0.1))
+                         H.CheckOptions(presses=3, update_timeout=5.0, pause=0.1))
     lab.timings["_selftest"] = {"total_s": s["timings_s"].get("total")}
     _report(capsys, f"self-test (broken notebook): {s['timings_s'].get('total')} s, "
                     f"{len(s['failures'])} failures caught")
@@ -234,7 +236,6 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
         "error output": "cell 7: RuntimeError: cell broke on purpose",
         "widget not displayed": "Error displaying widget",
         "observer traceback in the Log Console": "Log Console with a traceback",
-        "raising observer leaves figure unchanged": "alpha slider 'raises' (cell 2): moving it did not change",
         "inert slider": "width slider 'inert' (cell 3): moving it did not change",
         "slow slider found by description": "width slider 'width' (cell 4): median key press",
         "kit demo traceback in its log": "traceback(s) inside Output widgets after moving sliders",
@@ -247,6 +248,10 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     assert (good["kind"], good["matched_by"], good["figure_scope"]) == ("width", "class", "its demo (cell 1)")
     assert good["latency_ms"]["n"] == 3 and good["latency_ms"]["median"] < 300, good
     assert all(p["pixels_changed"] for p in good["presses"]), good
+    assert [(o["cell"], o["description"], o.get("figure_changed")) for o in s["other_sliders"]] == \
+        [(2, "raises", False)], s["other_sliders"]
+    for cell in (3, 4):   # the hand-made demos' figures were found where they are
+        assert next(r for r in s["sliders"] if r["cell"] == cell)["figure_scope"] == f"its cell (cell {cell})"
     by_desc = next(r for r in s["sliders"] if r["cell"] == 4)
     assert (by_desc["kind"], by_desc["matched_by"], by_desc["figure_scope"]) == ("width", "description", "its cell (cell 4)")
     assert (out / "00_after_run_all.png").is_file()
@@ -273,8 +278,13 @@ def test_zz_lab_stops_and_leaves_nothing_behind(lab, capsys):
     assert not rep["server_processes_alive"], f"JupyterLab/kernel processes still alive: {rep}"
     assert not rep["our_children_alive"], f"child processes (driver/Chromium) still alive: {rep}"
     assert not rep["marked_processes_alive"], f"processes of this run still alive 10 s after stop: {rep}"
+    assert REPO not in lab.root.parents and lab.root != REPO, "JupyterLab must serve a temporary copy"
     if NB_DIR.is_dir():
-        assert _digest(NB_DIR) == lab.repo_notebooks_before, "the browser test wrote into notebooks/"
+        changed = sorted(k for k, v in _digest(NB_DIR).items() if lab.repo_notebooks_before.get(k) != v)
+        if H.in_ci():   # nobody else writes there in CI; on a shared checkout colleagues do
+            assert not changed, f"notebooks/ changed during the browser test: {changed}"
+        elif changed:
+            _report(capsys, f"note: notebooks/ changed during the run (by someone else?): {changed}")
         assert lab.repo_had_checkpoints or not (NB_DIR / ".ipynb_checkpoints").exists(), \
             "the browser test created notebooks/.ipynb_checkpoints"
 
@@ -339,3 +349,14 @@ def test_run_marker_finds_and_forgets_a_process():
         proc.kill()
         proc.wait(timeout=10)
     assert proc.pid not in [p for p, _ in H.marked_processes(marker)]
+
+
+def test_watchdog_interrupts_a_hung_call():
+    t = time.monotonic()
+    with pytest.raises(TimeoutError, match="watchdog"):
+        with H.watchdog(0.3):
+            time.sleep(5)
+    assert time.monotonic() - t < 2
+    with H.watchdog(5):   # finishes in time: no alarm left behind
+        pass
+    time.sleep(0.1)
