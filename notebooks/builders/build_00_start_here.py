@@ -198,11 +198,22 @@ nb.demo(
         * A new seed draws a new network from the same distribution: at large width all draws share the same
           smoothness, only their values differ.""",
 )
+nb.md("""
+    The first answer, in numbers: count the grid points (161 on $[-2, 2]$) where the slope of $f$ changes,
+    i.e. where the second difference is not zero (above $10^{-9}$, far above round-off), for the five networks
+    at widths 2, 16 and 256. The same cell drives the widget from code: `view.set(...)`.""")
 nb.code("""
-    # the view can be driven from code, e.g. to check it (this also runs under the tests)
-    for w in (2, 256):
-        view.set(width=w)
-    assert view.controls["width"].value == 256 and view.figure.n_draws >= 3 and not view.errors""")
+    def kinks(width, seed=0):
+        y = demos.random_net_outputs(width, seed)                     # (5 networks, 161 grid points)
+        return (np.abs(np.diff(y, n=2, axis=1)) > 1e-9).sum(axis=1)
+
+
+    for width in (2, 16, 256):
+        print(f"width {width:3d}: kinks per network {kinks(width)}")
+        view.set(width=width)                                          # the figure above follows
+    assert kinks(256).min() > kinks(16).max() > kinks(2).max()
+    view.set(width=4)                                                  # back to the default
+    assert view.controls["width"].value == 4 and not view.errors""")
 
 # ---------------------------------------------------------------------------------------------
 nb.section("Two paths through the course", minutes=2, intro="""

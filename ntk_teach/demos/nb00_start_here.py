@@ -20,12 +20,12 @@ from ..nets import MLP
 NOTEBOOKS = (
     ("00_start_here", "Start here", 20, ()),
     ("01_foundations", "Foundations", 60, ("00_start_here",)),
-    ("02_wide_networks_are_gaussian_processes", "Wide networks are\nGaussian processes", 75, ("01_foundations",)),
+    ("02_wide_networks_are_gaussian_processes", "Wide networks\nare Gaussian\nprocesses", 75, ("01_foundations",)),
     ("03_the_neural_tangent_kernel", "The neural\ntangent kernel", 75, ("01_foundations", "02_wide_networks_are_gaussian_processes")),
-    ("04_lazy_training_and_linearization", "Lazy training and\nlinearization", 75, ("03_the_neural_tangent_kernel",)),
-    ("05_gradient_flow_and_the_kernel_regime", "Gradient flow and\nthe kernel regime", 75, ("03_the_neural_tangent_kernel", "04_lazy_training_and_linearization")),
-    ("06_generalization_and_infinite_ensembles", "Generalization and\ninfinite ensembles", 60, ("02_wide_networks_are_gaussian_processes", "05_gradient_flow_and_the_kernel_regime")),
-    ("07_ntk_of_physics_informed_networks", "NTK of physics-\ninformed networks", 60, ("05_gradient_flow_and_the_kernel_regime",)),
+    ("04_lazy_training_and_linearization", "Lazy training\nand\nlinearization", 75, ("03_the_neural_tangent_kernel",)),
+    ("05_gradient_flow_and_the_kernel_regime", "Gradient flow\nand the\nkernel regime", 75, ("03_the_neural_tangent_kernel", "04_lazy_training_and_linearization")),
+    ("06_generalization_and_infinite_ensembles", "Generalization\nand infinite\nensembles", 60, ("02_wide_networks_are_gaussian_processes", "05_gradient_flow_and_the_kernel_regime")),
+    ("07_ntk_of_physics_informed_networks", "NTK of\nphysics-informed\nnetworks", 60, ("05_gradient_flow_and_the_kernel_regime",)),
 )
 
 # column (depth in the prerequisite graph) and row of each notebook on the map
@@ -52,38 +52,44 @@ def prerequisite_depth() -> dict:
     return depth
 
 
-def plot_course_map(figsize=(10.5, 3.6)):
+def plot_course_map(figsize=(10.5, 4.4)):
     """The course map: one box per notebook, arrows from prerequisites; lecture-path boxes are
-    drawn with a thick solid border, self-study-only boxes with a dashed one."""
+    filled with a thick solid border, self-study-only boxes white with a dashed border."""
+    from matplotlib.lines import Line2D
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
     fig = viz.new_figure(figsize=figsize)
     ax = fig.add_subplot()
     ax.set_axis_off()
-    box_w, box_h = 0.86, 0.5
+    box_w, box_h = 0.88, 0.62
     for stem, title, minutes, pre in NOTEBOOKS:
         cx, cy = _POS[stem]
         for p in pre:
             px, py = _POS[p]
             ax.add_patch(FancyArrowPatch((px + box_w / 2, py), (cx - box_w / 2, cy), arrowstyle="-|>",
-                                         mutation_scale=14, color="#444444", linewidth=1.3,
-                                         connectionstyle="arc3,rad=0.0", shrinkA=2, shrinkB=2))
+                                         mutation_scale=14, color="#444444", linewidth=1.3, shrinkA=2, shrinkB=2))
     for stem, title, minutes, pre in NOTEBOOKS:
         cx, cy = _POS[stem]
         on_path = stem in LECTURE_PATH
         face = viz.OKABE_ITO["sky_blue"] if on_path else "#FFFFFF"
         ax.add_patch(FancyBboxPatch((cx - box_w / 2, cy - box_h / 2), box_w, box_h,
                                     boxstyle="round,pad=0.02,rounding_size=0.06", facecolor=face,
-                                    edgecolor="#000000", linewidth=2.2 if on_path else 1.3,
+                                    edgecolor="#000000", linewidth=2.4 if on_path else 1.3,
                                     linestyle="-" if on_path else "--"))
-        ax.text(cx, cy + 0.06, f"{stem[:2]}  {title}", ha="center", va="center", fontsize=8.5,
-                color="#000000", linespacing=1.05)
-        ax.text(cx, cy - box_h / 2 + 0.06, f"~{minutes} min", ha="center", va="bottom", fontsize=7.5,
+        ax.text(cx, cy + box_h / 2 - 0.05, stem[:2], ha="center", va="top", fontsize=10, fontweight="bold",
+                color="#000000")
+        ax.text(cx, cy + 0.01, title, ha="center", va="center", fontsize=8.5, color="#000000", linespacing=1.1)
+        ax.text(cx, cy - box_h / 2 + 0.04, f"~{minutes} min", ha="center", va="bottom", fontsize=7.5,
                 color="#222222")
     ax.set_xlim(-0.5, 6.5)
-    ax.set_ylim(-0.1, 2.1)
-    ax.set_title("The course: arrows point from a prerequisite to the notebook that needs it\n"
-                 "filled, solid border: 90-minute lecture path; white, dashed: self-study", fontsize=10)
+    ax.set_ylim(-0.05, 2.05)
+    handles = [FancyBboxPatch((0, 0), 1, 1, facecolor=viz.OKABE_ITO["sky_blue"], edgecolor="#000000",
+                              linewidth=2.4, label="90-minute lecture path"),
+               FancyBboxPatch((0, 0), 1, 1, facecolor="#FFFFFF", edgecolor="#000000", linewidth=1.3,
+                              linestyle="--", label="self-study"),
+               Line2D([], [], color="#444444", marker=">", label="prerequisite  \u2192  notebook")]
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, -0.02), fontsize=8.5, frameon=False)
+    ax.set_title("The course map: eight notebooks and what each needs first", fontsize=11)
     return fig
 
 

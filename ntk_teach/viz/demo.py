@@ -107,6 +107,9 @@ class Demo:
     name: str = ""
     #: Figure size in inches.
     figsize: tuple = (6.4, 3.6)
+    #: Recompute the constrained layout on every redraw (slower). Leave False unless tick labels or
+    #: titles change size a lot between updates; the layout is then computed once, on the first draw.
+    relayout: bool = False
 
     # ---- to override -------------------------------------------------------------------
     def controls(self) -> dict:
@@ -272,7 +275,7 @@ class DemoView(widgets.VBox):
         for key, w in self.controls.items():
             if not hasattr(w, "value"):
                 raise TypeError(f"control {key!r} must be a widget with a .value, got {type(w).__name__}")
-        self.figure = PersistentFigure(figsize=demo.figsize, backend=backend)
+        self.figure = PersistentFigure(figsize=demo.figsize, backend=backend, relayout=demo.relayout)
         self.log_output = widgets.Output()
         self.log_output.add_class("ntk-demo-log")
         self.errors: list = []
