@@ -312,9 +312,10 @@ class LabServer:
             pass
 
     def stop(self) -> dict:
-        """REST shutdown, then SIGTERM/SIGKILL to the server's process group, then SIGKILL to any
-        recorded kernel that survived (by pid, after checking its start time). Idempotent.
-        The report's `alive_after_stop` lists every process we started that is still running."""
+        """Stop the server by its pid: SIGTERM to its process group (jupyter_server then shuts its
+        kernels down), SIGKILL to the group after 20 s, then SIGKILL to any process of this run
+        that survived (recorded kernels, checked by start time, and anything carrying the run
+        marker). Idempotent. The report's `alive_after_stop` lists whatever still runs."""
         if self.stop_report is not None:
             return self.stop_report
         rep = {"pid": self.proc.pid if self.proc else None, "method": None, "force_killed": []}
@@ -323,26 +324,21 @@ class LabServer:
             return self.stop_report
         self.track_children()
         pgid = self.proc.pid  # start_new_session: the group id is the server's pid
-        if self.proc.poll() is None:
+        for sig, how, wait in ((signal.SIGTERM, "SIGTERM to process group", 20),
+                               (signal.SIGKILL, "SIGKILL to process group", 10)):
+            if self.proc.poll() is not None:
+                break
+            rep["method"] = how
             try:
-                _http(f"{self.base}/api/shutdown?token={self.token}", method="POST", timeout=5)
-                self.proc.wait(timeout=20)
-                rep["method"] = "api/shutdown"
-            except Exception:
+                os.killpg(pgid, sig)
+                self.proc.wait(timeout=wait)
+            except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
                 pass
-        for sig, how in ((signal.SIGTERM, "SIGTERM"), (signal.SIGKILL, "SIGKILL")):
-            if self.proc.poll() is None:
-                try:
-                    os.killpg(pgid, sig)
-                    self.proc.wait(timeout=10)
-                except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired):
-                    pass
-                rep["method"] = how
         if self.proc.poll() is None:  # the group kill did not reach it; last resort, by pid
+            rep["method"] = "SIGKILL to pid"
             self.proc.kill()
             self.proc.wait(timeout=10)
-        # the rest of the server's group (helpers it spawned without a new session)
-        try:
+        try:  # the rest of the group (helpers the server spawned without a new session)
             os.killpg(pgid, signal.SIGKILL)
             rep["force_killed"].append(f"group {pgid}")
         except (ProcessLookupError, PermissionError):
@@ -365,6 +361,10 @@ class LabServer:
         rep["tracked"] = [p for p, _ in self.started]
         rep["alive_after_stop"] = sorted({p for p, c in self.started if _alive(p, c)}
                                          | {p for p, _ in marked_processes(self.marker)})
+        try:  # the log is kept as a CI artifact: no token in it (the server is gone anyway)
+            self.log_path.write_text(self.log_path.read_text(errors="replace").replace(self.token, "<token>"))
+        except OSError:
+            pass
         self.stop_report = rep
         return rep
 

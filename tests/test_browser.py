@@ -278,6 +278,8 @@ def test_zz_lab_stops_and_leaves_nothing_behind(lab, capsys):
     assert not rep["server_processes_alive"], f"JupyterLab/kernel processes still alive: {rep}"
     assert not rep["our_children_alive"], f"child processes (driver/Chromium) still alive: {rep}"
     assert not rep["marked_processes_alive"], f"processes of this run still alive 10 s after stop: {rep}"
+    log = (ARTIFACTS / "jupyterlab.log").read_text(errors="replace")
+    assert "127.0.0.1" in log and lab.server.token not in log, "server log missing, or it shows the token"
     assert REPO not in lab.root.parents and lab.root != REPO, "JupyterLab must serve a temporary copy"
     if NB_DIR.is_dir():
         changed = sorted(k for k, v in _digest(NB_DIR).items() if lab.repo_notebooks_before.get(k) != v)
