@@ -785,9 +785,9 @@ def _check_outputs(page, opts: CheckOptions, summary: dict) -> None:
                           "rendered": states.count("rendered"), "sliders_found": len(w["sliders"])}
     bad = [v for v in w["views"] if v["state"] == "error"]
     stuck = [v for v in w["views"] if v["state"] == "loading"]
-    if bad:
-        failures.append(f"{len(bad)} widget view(s) show 'Error displaying widget' (cells "
-                        f"{sorted({v['cell'] for v in bad})}): {bad[0]['text']!r}")
+    for v in bad:
+        failures.append(f"a widget failed to display ('Error displaying widget' or a JavaScript error) "
+                        f"(cells [{v['cell']}]): {v['text']!r}")
     if stuck:
         failures.append(f"{len(stuck)} widget view(s) still 'Loading widget...' after "
                         f"{opts.widget_timeout:.0f} s (cells {sorted({v['cell'] for v in stuck})})")

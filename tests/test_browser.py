@@ -30,7 +30,8 @@ from pathlib import Path
 
 import pytest
 
-import lab_harness as H
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # also under --import-mode=importlib
+import lab_harness as H  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 NB_DIR = REPO / "notebooks"
@@ -206,7 +207,15 @@ demo(None, "raises", boom)""",
 demo(None, "width", slow)""",
     # 5: a kit demo whose update raises: the traceback shows in the demo's log (an Output widget)
     """Breaks.interact()""",
-    # 6: a view of a model that does not exist: "Error displaying widget: model not found"
+    # 6: a widget whose JavaScript is not installed (like ipympl in the kernel but not in Lab)
+    """import traitlets as T
+class Ghost(W.DOMWidget):
+    _model_module = _view_module = T.Unicode("ntk-no-such-module").tag(sync=True)
+    _model_module_version = _view_module_version = T.Unicode("1.0.0").tag(sync=True)
+    _model_name = T.Unicode("GhostModel").tag(sync=True)
+    _view_name = T.Unicode("GhostView").tag(sync=True)
+Ghost()""",
+    # 7: a view of a model that does not exist: "Error displaying widget: model not found"
     """display({"application/vnd.jupyter.widget-view+json":
          {"model_id": "0123456789abcdef", "version_major": 2, "version_minor": 0}}, raw=True)""",
     """raise RuntimeError("cell broke on purpose")""",
@@ -233,8 +242,9 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
                     f"{len(s['failures'])} failures caught")
     f = "\n".join(s["failures"])
     expected = {
-        "error output": "cell 7: RuntimeError: cell broke on purpose",
-        "widget not displayed": "Error displaying widget",
+        "error output": "cell 8: RuntimeError: cell broke on purpose",
+        "widget model not found": "(cells [7]): 'Error displaying widget: model not found'",
+        "widget JavaScript missing": "(cells [6]): 'Click to show javascript error.'",
         "observer traceback in the Log Console": "Log Console with a traceback",
         "inert slider": "width slider 'inert' (cell 3): moving it did not change",
         "slow slider found by description": "width slider 'width' (cell 4): median key press",
