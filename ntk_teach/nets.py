@@ -123,8 +123,9 @@ class MLP(nn.Module):
         self.w_mult: list[float] = []
         self.b_mult: list[float] = []
         for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            W = torch.randn(n_out, n_in, generator=gen, dtype=dtype)
-            b = torch.randn(n_out, generator=gen, dtype=dtype)
+            # drawn in float64 whatever the dtype, so that a seed gives the same network in float32
+            W = torch.randn(n_out, n_in, generator=gen, dtype=torch.float64)
+            b = torch.randn(n_out, generator=gen, dtype=torch.float64)
             if self.b_std == 0.0:
                 b.zero_()
             if self.parameterization == "ntk":
@@ -135,8 +136,8 @@ class MLP(nn.Module):
                 b.mul_(self.b_std)
                 self.w_mult.append(1.0)
                 self.b_mult.append(1.0)
-            self.weights.append(nn.Parameter(W))
-            self.biases.append(nn.Parameter(b))
+            self.weights.append(nn.Parameter(W.to(dtype)))
+            self.biases.append(nn.Parameter(b.to(dtype)))
         self._phi = activation_fn(self.activation)
 
     @property

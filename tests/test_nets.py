@@ -163,6 +163,10 @@ def test_float32_model():
     m = nt.MLP(8, seed=0, dtype=torch.float32)
     out = m(torch.linspace(-1, 1, 3, dtype=F64))
     assert out.dtype == torch.float32 and all(p.dtype == torch.float32 for p in m.parameters())
+    # the same seed gives the same network, rounded to float32
+    m64 = nt.MLP(8, seed=0)
+    for p32, p64 in zip(m.parameters(), m64.parameters()):
+        assert torch.equal(p32, p64.detach().float())
 
 
 def test_centered_is_zero_at_init_and_trainable():
