@@ -393,6 +393,20 @@ JS_KERNEL = """() => {
           pending: prompts.filter(p => p.includes('*')).length};
 }"""
 
+# The cell that is running (first [*] prompt): scrolled into view for the screenshot, and named.
+JS_RUNNING_CELL = """() => {
+  const panel = %(panel)s;
+  const cells = [...panel.querySelectorAll('.jp-Notebook .jp-Cell')];
+  const i = cells.findIndex(c => { const p = c.querySelector('.jp-InputArea-prompt');
+                                   return p && p.textContent.includes('*'); });
+  if (i < 0) return null;
+  cells[i].scrollIntoView({block: 'start'});
+  const src = cells[i].querySelector('.jp-InputArea-editor');
+  const stdin = !!cells[i].querySelector('.jp-Stdin, .jp-InputArea-editor input');
+  return 'cell ' + i + (stdin ? ' (waiting for input())' : '') + ': ' +
+         (src ? src.textContent.trim().split('\n')[0].slice(0, 100) : '');
+}""" % {"panel": PANEL}
+
 JS_DIALOG = """() => {
   const d = document.querySelector('.jp-Dialog');
   if (!d) return null;
@@ -567,7 +581,8 @@ JS_LOGTEXT = """() => {
 class CheckOptions:
     presses: int = 5              # arrow-key presses per slider (one latency sample each)
     pause: float = 0.25           # seconds between presses
-    run_timeout: float = 240.0    # seconds for open + Run All (notebooks run < 60 s under nbval)
+    run_timeout: float = 120.0    # seconds for the kernel to start, and for Run All (notebooks
+                                  # run < 60 s under nbval; a slower one fails its budget anyway)
     widget_timeout: float = 30.0  # seconds for "Loading widget..." to go away
     update_timeout: float = 8.0   # seconds to wait for a figure change after one key press
     latency_limit_ms: float = 300.0
@@ -734,8 +749,9 @@ def _open_and_run(page, server: LabServer, nb_relpath: str, opts: CheckOptions, 
         if stable >= 3:
             break
         if time.monotonic() > deadline:
+            where = page.evaluate(JS_RUNNING_CELL)
             failures.append(f"notebook still running after {opts.run_timeout:.0f} s (kernel {k['status']}, "
-                            f"{k['pending']} cell(s) pending)")
+                            f"{k['pending']} cell(s) pending; running: {where})")
             break
     timings["run_all"] = round(time.monotonic() - t, 2)
 
@@ -894,13 +910,13 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
         cell_out = panel.locator(".jp-Notebook .jp-Cell").nth(s["cell"]).locator(".jp-Cell-outputArea")
         handle.scroll_into_view_if_needed(timeout=10000)
         time.sleep(0.2)
-        shot(f"{tag}_before.png")
-        shot(f"{tag}_before_cell.png", cell_out)
+        shot(f"{tag}_before.png", cell_out)   # the cell's output: controls and the figure
         key = "ArrowUp" if s["vertical"] else "ArrowRight"
         presses, key = _press_round(page, handle, s, scope, opts, key, 1)
         moved, changed, ms = _latencies(presses)
         rec["load_avg_1min"] = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
-        if ms and len(changed) == len(moved) and statistics.median(ms) > opts.latency_limit_ms:
+        if (ms and len(changed) == len(moved)
+                and opts.latency_limit_ms < statistics.median(ms) <= 2 * opts.latency_limit_ms):
             # one more round before calling it slow: on a shared 2-core machine another process can
             # take the CPU for a few seconds. Both rounds are kept in the summary.
             more, key = _press_round(page, handle, s, scope, opts, key, 2)
@@ -911,17 +927,15 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
                          f"second round median {statistics.median(ms2):.0f} ms" if ms2 else
                          f"{what}: second round gave no figure change")
             if ms2 and len(c2) == len(m2) and statistics.median(ms2) < statistics.median(ms):
-                moved, changed, ms = m2, c2, ms2
-            else:
-                moved, changed, ms = _latencies(presses)
+                moved, changed, ms = m2, c2, ms2   # judge the better round
+            elif len(c2) < len(m2) or not ms2:
+                moved, changed, ms = _latencies(presses)   # a broken move in round 2 counts too
         rec["presses"] = presses
         all_ms += ms
         rec["value_end"] = handle.get_attribute("aria-valuenow", timeout=5000)
         rec["latency_ms"] = {"n": len(ms), "median": round(statistics.median(ms), 1) if ms else None,
                              "min": min(ms) if ms else None, "max": max(ms) if ms else None}
-        handle.scroll_into_view_if_needed(timeout=10000)
-        shot(f"{tag}_after.png")
-        shot(f"{tag}_after_cell.png", cell_out)
+        shot(f"{tag}_after.png", cell_out)
         if not moved:
             failures.append(f"{what}: the arrow key did not change its value")
         elif not changed:

@@ -38,6 +38,7 @@ NB_DIR = REPO / "notebooks"
 ARTIFACTS = REPO / "ci-artifacts" / "browser"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
 NB_BUDGET_S = float(os.environ.get("NTK_BROWSER_NB_BUDGET", "75"))
+RUN_TIMEOUT_S = float(os.environ.get("NTK_BROWSER_RUN_TIMEOUT", "120"))
 PRESSES = int(os.environ.get("NTK_BROWSER_PRESSES", "5"))
 LATENCY_MS = float(os.environ.get("NTK_BROWSER_LATENCY_MS", "300"))
 
@@ -142,7 +143,8 @@ def test_notebook_in_jupyterlab(lab, notebook, capsys):
     out = ARTIFACTS / Path(notebook).stem
     shutil.rmtree(out, ignore_errors=True)  # only this notebook's old screenshots
     s = H.check_notebook(lab.browser, lab.server, f"notebooks/{notebook}", out,
-                         H.CheckOptions(presses=PRESSES, latency_limit_ms=LATENCY_MS))
+                         H.CheckOptions(presses=PRESSES, latency_limit_ms=LATENCY_MS,
+                                         run_timeout=RUN_TIMEOUT_S))
     lab.timings[notebook] = {"total_s": s["timings_s"].get("total"), "timings_s": s["timings_s"],
                              "latency_ms": s.get("latency_ms"),
                              "sliders": [(r["kind"], r["description"], r.get("latency_ms", {}).get("median"))
@@ -157,11 +159,12 @@ def test_notebook_in_jupyterlab(lab, notebook, capsys):
         _report(capsys, f"{notebook}: note: {note}")
     if s.get("no_width_alpha_slider"):
         warnings.warn(f"{notebook} has no width/alpha slider; only run-all and widget rendering were checked")
-    assert not s["failures"], f"{notebook} in JupyterLab:\n- " + "\n- ".join(s["failures"]) + \
+    problems = list(s["failures"])
+    if t["total"] > NB_BUDGET_S:
+        problems.append(f"took {t['total']} s in the browser (budget {NB_BUDGET_S:.0f} s per notebook, so "
+                        f"that 8 notebooks stay under 10 minutes): {t}")
+    assert not problems, f"{notebook} in JupyterLab:\n- " + "\n- ".join(problems) + \
         f"\n(details: {out / 'summary.json'})"
-    assert t["total"] <= NB_BUDGET_S, (
-        f"{notebook} took {t['total']} s in the browser (budget {NB_BUDGET_S:.0f} s per notebook, "
-        f"so that 8 notebooks stay under 10 minutes): {t}")
 
 
 # A notebook with one working demo and every kind of breakage the test must catch.
@@ -266,8 +269,8 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     assert (by_desc["kind"], by_desc["matched_by"], by_desc["figure_scope"]) == ("width", "description", "its cell (cell 4)")
     assert (out / "00_after_run_all.png").is_file()
     assert sorted(p.name for p in out.glob("slider00_width_cell1_*.png")) == [
-        "slider00_width_cell1_after.png", "slider00_width_cell1_after_cell.png",
-        "slider00_width_cell1_before.png", "slider00_width_cell1_before_cell.png"]
+        "slider00_width_cell1_after.png", "slider00_width_cell1_before.png"]
+    assert (out / "slider00_width_cell1_after.png").read_bytes() != (out / "slider00_width_cell1_before.png").read_bytes()
 
 
 @pytest.mark.browser
