@@ -106,6 +106,9 @@ def as_tensor(name: str, x, dtype: torch.dtype | None = None) -> torch.Tensor:
     else:
         try:
             t = torch.as_tensor(x)
+            if t.dtype == torch.float32 and isinstance(x, (float, list, tuple)):
+                # Python floats are doubles, but torch reads them as float32 (0.3 -> 0.30000001192...)
+                t = torch.as_tensor(x, dtype=torch.float64)
         except (TypeError, ValueError, RuntimeError) as e:
             raise TypeError(f"{name} must be a tensor or array of numbers, got {type(x).__name__}") from e
     if t.dtype == torch.bool or t.is_complex():

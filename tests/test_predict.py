@@ -230,3 +230,10 @@ def test_bad_inputs(kern):
         P.learning_curve([4], design="sobol")
     with pytest.raises(ValueError, match="J must be"):
         P.min_norm_step(torch.ones(3, 5, dtype=torch.float64), torch.ones(4, dtype=torch.float64))
+
+
+def test_python_float_times_keep_double_precision(kern):
+    """A Python float t = 0.3 must not pass through float32 (0.30000001192...) on its way to float64."""
+    _, flow = nt.gradient_flow_mse(kern["T"], Y, 0.3, K_test=kern["Ts"])
+    A = _naive_A(kern["T"], kern["Ts"], 0.3)
+    assert torch.allclose(flow[0], A @ Y, rtol=0, atol=1e-12)
