@@ -467,7 +467,8 @@ JS_WIDGETS = """() => {
       cls_width: cls('ntk-width'), cls_alpha: cls('ntk-alpha'),
       value: h.getAttribute('aria-valuenow'), min: h.getAttribute('aria-valuemin'), max: h.getAttribute('aria-valuemax'),
       vertical: s.classList.contains('widget-vslider'), disabled: !!s.querySelector('[disabled]'),
-      scope: root ? root.getAttribute('data-ntk-scope') : '', scope_kind: demo ? 'demo' : 'cell'});
+      scope: root ? root.getAttribute('data-ntk-scope') : '', scope_kind: demo ? 'demo' : 'cell',
+      demo_class: demo ? ([...demo.classList].find(c => c.startsWith('ntk-demo-') && c !== 'ntk-demo-log') || '') : ''});
   });
   return out;
 }""" % {"panel": PANEL, "sliders": SLIDER_SEL, "handle": HANDLE_SEL}
@@ -565,6 +566,37 @@ JS_PLOT_COUNT = "(scopeId) => (%s)(%s, scopeId).length" % (JS_SIG_FN, PANEL)
 
 # The Log Console collects outputs that belong to no cell, e.g. a traceback raised in a widget
 # observer while a slider moves. Its status-bar item shows the number of unread messages.
+# Run a snippet in the notebook's kernel and return its stdout (bounded to 10 s). Only used for
+# the diagnosis below, after every check has run.
+JS_KERNEL_STDOUT = """async (code) => {
+  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  let out = '';
+  const f = k.requestExecute({code, silent: false, store_history: false});
+  f.onIOPub = (msg) => { if (msg.header.msg_type === 'stream') out += msg.content.text; };
+  await Promise.race([f.done, new Promise(r => setTimeout(r, 10000))]);
+  return out;
+}"""
+
+# Where the time goes in the kit's demos: DemoView.timings holds (update_ms, draw_ms) per render.
+KERNEL_TIMINGS = """
+def _ntk_browser_timings():
+    import gc, json, statistics
+    try:
+        from ntk_teach.viz.demo import DemoView, css_name
+    except Exception:
+        return {}
+    res = {}
+    for o in gc.get_objects():
+        if isinstance(o, DemoView) and len(o.timings) > 1:
+            t = o.timings[1:]
+            key = css_name(type(o.demo).name or type(o.demo).__name__.lower())
+            res[key] = {"renders": len(t), "update_ms": round(statistics.median(u for u, _ in t), 1),
+                        "draw_ms": round(statistics.median(d for _, d in t), 1)}
+    return res
+print("NTK_TIMINGS" + __import__("json").dumps(_ntk_browser_timings()))
+del _ntk_browser_timings
+"""
+
 JS_LOGCOUNT = """() => {
   const item = document.querySelector('.jp-LogConsoleStatusItem');
   const n = item ? parseInt((item.textContent || '').trim(), 10) : 0;
@@ -681,6 +713,7 @@ def check_notebook(browser, server: LabServer, nb_relpath: str, out_dir: Path,
             shot("00_after_run_all.png")
             _drive_sliders(page, opts, summary, shot)
             _check_log_console(page, summary, shot)
+            _explain_slow_demos(page, summary)
     except Exception as e:
         failures.append(f"harness error: {type(e).__name__}: {str(e)[:500]}")
         shot("99_harness_error.png")
@@ -893,11 +926,12 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
                      f"{[s['description'] for s in sliders]})")
     all_ms = []
     for n, (s, kind, how) in enumerate(targets):
+        what = f"{kind} slider {s['description']!r} (cell {s['cell']})"
         rec = {"index": s["index"], "cell": s["cell"], "kind": kind, "matched_by": how,
-               "description": s["description"], "value_start": s["value"], "presses": []}
+               "description": s["description"], "value_start": s["value"], "presses": [],
+               "demo_class": s.get("demo_class", ""), "what": what}
         summary["sliders"].append(rec)
         tag = f"slider{n:02d}_{kind}_cell{s['cell']}"
-        what = f"{kind} slider {s['description']!r} (cell {s['cell']})"
         if s.get("disabled"):
             failures.append(f"{what} is disabled")
             continue
@@ -947,6 +981,7 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
             failures.append(f"{what}: {len(moved) - len(changed)} of {len(moved)} moves left the figure "
                             "unchanged")
         if ms and statistics.median(ms) > opts.latency_limit_ms:
+            rec["over_limit"] = True
             failures.append(f"{what}: median key press -> changed figure {statistics.median(ms):.0f} ms "
                             f"> {opts.latency_limit_ms:.0f} ms ({ms}; 1-min load average "
                             f"{rec['load_avg_1min']})")
@@ -960,6 +995,32 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
     if new:
         failures.append(f"{len(new)} traceback(s) inside Output widgets after moving sliders, first: "
                         f"{new[0]['text'][:300]!r}")
+
+
+def _explain_slow_demos(page, summary: dict) -> None:
+    """For sliders over the latency limit, add the kernel's own median update and draw times (from
+    the kit's DemoView.timings), so the failure says whether to speed up the computation or the
+    drawing. Best effort: runs last, so it cannot disturb the checks above."""
+    slow = [r for r in summary["sliders"] if r.get("over_limit")]
+    if not slow:
+        return
+    try:
+        out = page.evaluate(JS_KERNEL_STDOUT, KERNEL_TIMINGS)
+        line = next(x for x in out.splitlines() if x.startswith("NTK_TIMINGS"))
+        timings = json.loads(line[len("NTK_TIMINGS"):])
+    except Exception as e:
+        summary["notes"].append(f"could not read the demos' kernel timings: {type(e).__name__}")
+        return
+    for r in slow:
+        t = timings.get(r.get("demo_class") or "")
+        if not t:
+            continue
+        r["kernel_timings"] = t
+        for i, f in enumerate(summary["failures"]):
+            if f.startswith(r["what"] + ": median key press"):
+                summary["failures"][i] = (f + f"; in the kernel, {r['demo_class']} takes a median "
+                                          f"{t['update_ms']} ms to update and {t['draw_ms']} ms to draw "
+                                          f"({t['renders']} renders)")
 
 
 def _check_log_console(page, summary: dict, shot) -> None:
