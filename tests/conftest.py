@@ -7,12 +7,9 @@ this environment, asserts in the notebooks carry the claims, and any error outpu
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-os.environ.setdefault("MPLBACKEND", "Agg")  # package tests never open windows
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from pathlib import Path
 
 import ipywidgets as widgets
 import matplotlib as mpl
@@ -286,21 +287,33 @@ def test_registry_rejects_a_second_class_with_a_taken_name(line_demo):
     assert viz.register_demo(_Line) is _Line  # re-registering the same class (reload) is fine
 
 
-def test_every_registered_demo_plots_and_drives(monkeypatch):
-    """Every demo of the course: static figure with defaults, then each control through its range."""
-    demos = viz.registered_demos()
-    assert "00.random_nets" in demos
-    for name, cls in demos.items():
+DEMO_MODULES = sorted(p.stem for p in (Path(viz.__file__).parent.parent / "demos").glob("nb*.py"))
+
+
+@pytest.mark.parametrize("module", DEMO_MODULES)
+def test_every_demo_plots_and_drives(module):
+    """Every demo of the course (one test per notebook's module): its static figure with the defaults,
+    then each control set to the ends of its range, in place, without errors or added axes."""
+    import importlib
+
+    mod = importlib.import_module(f"ntk_teach.demos.{module}")
+    demos = [cls for cls in viz.registered_demos(load=False).values() if cls.__module__ == mod.__name__]
+    if module == "nb00_start_here":
+        assert {cls.name for cls in demos} == {"00.random_nets", "00.widget_check"}
+    assert demos, f"{module} registers no demo"
+    for cls in demos:
+        assert cls.name[:2] == module[2:4], f"{cls.name}: the number must be the notebook's ({module})"
         fig = cls.plot()
-        assert fig.axes, f"{name}: static figure has no axes"
+        assert fig.axes, f"{cls.name}: static figure has no axes"
         view = cls.interact(backend="inline")
         n_axes = len(view.fig.axes)
+        assert "ntk-demo" in view._dom_classes and viz.css_name(cls.name) in view._dom_classes
         for key, w in view.controls.items():
-            vals = viz.control_values(w, max_values=3)
-            for v in vals:
+            for v in viz.control_values(w, max_values=2):
                 view.set(**{key: v})
-        assert len(view.fig.axes) == n_axes, f"{name}: axes were added during updates"
+        assert len(view.fig.axes) == n_axes, f"{cls.name}: axes were added during updates"
         assert not view.errors
+        view.close()
 
 
 def test_ipympl_backend_is_optional():
@@ -326,3 +339,69 @@ def test_no_pyplot_figures_are_created(line_demo):
         view.set(alpha=3.0)
         line_demo.plot()
     assert plt.get_fignums() == before
+
+
+# ---- blitting and threads ------------------------------------------------------------------
+
+class _Blit(viz.Demo):
+    name = "99.test_blit"
+    figsize = (3, 2)
+
+    def controls(self):
+        return {"k": viz.int_slider("k", 1, 1, 5)}
+
+    def setup(self, fig):
+        self.ax = fig.add_subplot()
+        self.x = np.linspace(0, 6, 50)
+        (self.line,) = self.ax.plot(self.x, np.sin(self.x), **viz.series_style(0))
+        self.ax.set_ylim(-1.2, 1.2)
+        viz.animate(self.line, self.ax.title)
+
+    def update(self, k=1, ymax=1.2):
+        self.line.set_ydata(np.sin(k * self.x))
+        self.ax.title.set_text(f"k = {k}")
+        if self.ax.get_ylim()[1] != ymax:
+            self.ax.set_ylim(-ymax, ymax)   # not animated: must trigger a full redraw
+
+
+def test_animated_artists_are_blitted_and_pixels_match_a_full_draw():
+    from ntk_teach.viz.figure import fast_png
+
+    view = _Blit.interact(backend="inline")
+    assert view.figure.n_full_draws == 1
+    for k in (2, 3, 4, 5):
+        view.set(k=k)
+    assert view.figure.n_full_draws <= 2, "animated-only changes must not redraw the whole figure"
+    assert view.figure.widget.value == fast_png(view.fig), "blitted frame must equal a full redraw"
+    n = view.figure.n_full_draws
+    view.set(ymax=3.0)                                  # axis limits changed: full redraw
+    assert view.figure.n_full_draws == n + 1
+    assert view.figure.widget.value == fast_png(view.fig)
+    # static figures include animated artists
+    fig = _Blit.plot(k=3)
+    assert np.allclose(fig.axes[0].lines[0].get_ydata(), np.sin(3 * np.linspace(0, 6, 50)))
+    px = _png_pixels(viz.figure_png(fig))
+    assert (px[..., :3] != 255).any()
+
+
+def test_update_runs_with_one_torch_thread_and_restores_it():
+    import torch
+
+    seen = []
+
+    class Threads(_Blit):
+        def update(self, k=1, ymax=1.2):
+            seen.append(torch.get_num_threads())
+            super().update(k, ymax)
+
+    before = torch.get_num_threads()
+    Threads.plot()
+    Threads.interact(backend="inline").set(k=2)
+    assert seen == [1, 1, 1] and torch.get_num_threads() == before
+
+    class Untouched(Threads):
+        torch_threads = None
+
+    seen.clear()
+    Untouched.plot()
+    assert seen == [before]

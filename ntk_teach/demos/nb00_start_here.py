@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .. import viz
-from ..nets import MLP
+from ..dynamics import Ensemble
 
 #: The notebooks of the course: (file stem, short title, minutes of self-study, prerequisites).
 NOTEBOOKS = (
@@ -104,8 +104,8 @@ X_GRID = np.linspace(-2.0, 2.0, 161)
 def random_net_outputs(width: int, seed: int, b_std: float = 1.0, n_nets: int = N_NETS) -> np.ndarray:
     """Outputs ``(n_nets, len(X_GRID))`` of ``n_nets`` reference MLPs (seeds ``seed*100 + k``) on X_GRID."""
     x = torch.as_tensor(X_GRID, dtype=torch.float64)
-    with torch.no_grad():
-        return np.stack([MLP(width, b_std=b_std, seed=seed * 100 + k)(x).numpy() for k in range(n_nets)])
+    with torch.no_grad():  # net k is MLP(width, b_std=b_std, seed=seed*100 + k), all in one vectorized pass
+        return Ensemble(n_nets, width, seed=seed * 100, b_std=b_std)(x).numpy()
 
 
 @viz.register_demo
@@ -129,12 +129,13 @@ class RandomNets(viz.Demo):
                       for k in range(N_NETS)]
         self.ax.set(xlabel="input $x$", ylabel=r"output $f(x;\theta_0)$", xlim=(X_GRID[0], X_GRID[-1]),
                     ylim=(-4.5, 4.5))
+        viz.animate(*self.lines, self.ax.title)  # only these change: redraws blit them
 
     def update(self, width=4, seed=0):
         ys = random_net_outputs(int(width), int(seed))
         for line, y in zip(self.lines, ys):
             line.set_ydata(y)
-        self.ax.set_title(f"{N_NETS} random networks (seeds), width {width}, NTK param., $b_{{std}}=1$")
+        self.ax.title.set_text(f"{N_NETS} random networks (seeds), width {width}, NTK param., $b_{{std}}=1$")
 
 
 plot_random_nets = viz.plot_function(RandomNets)
@@ -178,10 +179,11 @@ class WidgetCheck(viz.Demo):
         self.x = np.linspace(0, 2 * np.pi, 200)
         (self.line,) = self.ax.plot(self.x, np.sin(self.x), **viz.series_style(0, markevery=25))
         self.ax.set(xlabel="$x$", ylabel="$\\sin(kx)$", xlim=(0, 2 * np.pi), ylim=(-1.15, 1.15))
+        viz.animate(self.line, self.ax.title)
 
     def update(self, k=1):
         self.line.set_ydata(np.sin(k * self.x))
-        self.ax.set_title(f"k = {k}: the curve has {k} full periods")
+        self.ax.title.set_text(f"k = {k}: the curve has {k} full periods")
 
 
 plot_widget_check = viz.plot_function(WidgetCheck)

@@ -34,6 +34,7 @@ Quick reference (details in each submodule's docstring)::
 
     # figure                          (ntk_teach.viz.figure)
     viz.PersistentFigure(figsize, backend="auto") # .fig, .widget, .refresh(); ipympl if active
+    viz.animate(line, ax.title)                   # in setup(): artists update() changes; redraws blit them
 """
 from .controls import (
     WIDTHS,
@@ -59,7 +60,7 @@ from .demo import (
     register_demo,
     registered_demos,
 )
-from .figure import PersistentFigure, figure_png, ipympl_active, register_figure_formatter, show
+from .figure import PersistentFigure, animate, figure_png, ipympl_active, register_figure_formatter, show
 from .style import (
     CMAP,
     CMAP_ALT,
@@ -93,7 +94,7 @@ def use_style(lecture: bool | None = None) -> None:
 
 __all__ = [
     "CMAP", "CMAP_ALT", "COLORS", "LINESTYLES", "MARKERS", "OKABE_ITO", "THEORY_COLOR", "TARGET_COLOR",
-    "WIDTHS", "Demo", "DemoView", "PersistentFigure", "StepControl", "alpha_slider", "choice",
+    "WIDTHS", "animate", "Demo", "DemoView", "PersistentFigure", "StepControl", "alpha_slider", "choice",
     "control_values", "controls_box", "css_name", "figure_png", "fit_loglog_slope", "float_slider",
     "get_demo", "int_slider", "ipympl_active", "lecture_mode", "load_all_demos", "log_slider",
     "new_figure", "plot_function", "plot_loglog_fit", "register_demo", "register_figure_formatter",

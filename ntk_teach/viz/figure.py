@@ -54,22 +54,49 @@ def figure_png(fig, dpi: float | None = None) -> bytes:
     return buf.getvalue()
 
 
-def fast_png(fig) -> bytes:
-    """Draw ``fig`` with Agg at its own dpi and encode a quick PNG (RGB, zlib level 1).
+def _animated_artists(fig) -> list:
+    """Artists marked ``animated`` (see :func:`animate`), in drawing order (zorder)."""
+    found = fig.findobj(match=lambda a: a is not fig and a.get_animated())
+    return sorted(found, key=lambda a: a.get_zorder())
 
-    About twice as fast as ``savefig`` (no second layout pass, fast compression);
-    the image is the same pixels. Used for every in-place redraw on the inline path.
-    """
+
+def _encode_png(canvas) -> bytes:
     import numpy as np
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from PIL import Image
 
-    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
-    canvas.draw()
     rgb = np.asarray(canvas.buffer_rgba())[..., :3]
     buf = io.BytesIO()
     Image.fromarray(rgb).save(buf, format="png", compress_level=1)
     return buf.getvalue()
+
+
+def fast_png(fig) -> bytes:
+    """Draw ``fig`` with Agg at its own dpi and encode a quick PNG (RGB, zlib level 1).
+
+    About twice as fast as ``savefig`` (no second layout pass, fast compression),
+    same pixels. Animated artists (:func:`animate`) are drawn too, on top.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    for a in _animated_artists(fig):
+        fig.draw_artist(a)
+    return _encode_png(canvas)
+
+
+def animate(*artists):
+    """Mark artists that ``update()`` changes as *animated*: redraws then blit them onto a cached
+    background instead of redrawing the whole figure (typically 3-5x faster).
+
+    Safe by construction: when anything that is *not* animated changes (axis limits, a title,
+    an unmarked line), matplotlib marks the figure stale and the next redraw is a full one.
+    Animated artists are drawn on top of everything else (also above legends and spines), and
+    they are included as usual in static figures (``savefig``, ``plot_x()``). Returns the artists.
+    """
+    for a in artists:
+        a.set_animated(True)
+    return artists[0] if len(artists) == 1 else artists
 
 
 def show(fig) -> None:
@@ -134,7 +161,9 @@ class PersistentFigure:
         self.relayout = relayout
         self.last_draw_ms = float("nan")
         self.n_draws = 0
+        self.n_full_draws = 0
         self._frozen_engine = None
+        self._background = None
         if backend == "ipympl":
             import ipympl.backend_nbagg  # noqa: F401  (ImportError if missing: asked for explicitly)
             import matplotlib.pyplot as plt
@@ -170,11 +199,15 @@ class PersistentFigure:
             self.fig.set_layout_engine(self._frozen_engine)
             self._frozen_engine = None
         if self.backend == "ipympl":
+            if self.n_draws == 0:
+                for a in _animated_artists(self.fig):  # ipympl draws the whole figure: no blitting
+                    a.set_animated(False)
             if self.n_draws == 0 or relayout_now:
                 self.fig.canvas.draw()  # compute the layout now, so that it can be frozen below
+                self.n_full_draws += 1
             self.fig.canvas.draw_idle()
         else:
-            self.widget.value = fast_png(self.fig)
+            self.widget.value = self._inline_png(full=relayout_now)
         if not self.relayout and self._frozen_engine is None:
             from matplotlib.layout_engine import PlaceHolderLayoutEngine
 
@@ -186,6 +219,20 @@ class PersistentFigure:
         self.n_draws += 1
         self.last_draw_ms = (time.perf_counter() - t0) * 1e3
         return self.last_draw_ms
+
+    def _inline_png(self, full: bool) -> bytes:
+        """Full Agg draw when needed (first draw, stale figure, relayout), else blit the animated artists."""
+        fig, canvas = self.fig, self.fig.canvas
+        animated = _animated_artists(fig)
+        if full or not animated or self._background is None or fig.stale:
+            canvas.draw()  # skips animated artists
+            self._background = canvas.copy_from_bbox(fig.bbox) if animated else None
+            self.n_full_draws += 1
+        else:
+            canvas.restore_region(self._background)
+        for a in animated:
+            fig.draw_artist(a)
+        return _encode_png(canvas)
 
     def png(self) -> bytes:
         """The current figure as PNG bytes (for tests, static export and the bench)."""
