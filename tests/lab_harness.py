@@ -738,6 +738,7 @@ def _open_and_run(page, server: LabServer, nb_relpath: str, opts: CheckOptions, 
     page.goto(server.url(nb_relpath), wait_until="domcontentloaded", timeout=ms)
     page.wait_for_selector(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell", timeout=ms)
     page.wait_for_function("() => !!window.jupyterapp", timeout=ms)
+    timings["lab_loaded"] = round(time.monotonic() - t, 2)
     # The toolbar says 'idle' before a kernel exists, and Run All would then open a "Select
     # Kernel" dialog: wait for a connected, idle kernel through the app instead.
     deadline = time.monotonic() + opts.run_timeout

@@ -256,10 +256,12 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     }
     missed = [k for k, v in expected.items() if v not in f]
     assert not missed, f"the browser check missed: {missed}\nits failures were:\n{f}"
-    assert "(cell 1)" not in f, f"the working demo was reported as broken:\n{f}"
+    # the working demo may only be called slow (a loaded machine), never broken
+    assert not [x for x in s["failures"] if "(cell 1)" in x and "median key press" not in x], \
+        f"the working demo was reported as broken:\n{f}"
     good = next(r for r in s["sliders"] if r["cell"] == 1)
     assert (good["kind"], good["matched_by"], good["figure_scope"]) == ("width", "class", "its demo (cell 1)")
-    assert good["latency_ms"]["n"] == 3 and good["latency_ms"]["median"] < 300, good
+    assert good["latency_ms"]["n"] == 3, good
     assert all(p["pixels_changed"] for p in good["presses"]), good
     assert [(o["cell"], o["description"], o.get("figure_changed")) for o in s["other_sliders"]] == \
         [(2, "raises", False)], s["other_sliders"]
@@ -267,6 +269,12 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
         assert next(r for r in s["sliders"] if r["cell"] == cell)["figure_scope"] == f"its cell (cell {cell})"
     by_desc = next(r for r in s["sliders"] if r["cell"] == 4)
     assert (by_desc["kind"], by_desc["matched_by"], by_desc["figure_scope"]) == ("width", "description", "its cell (cell 4)")
+    # the latency is real: never below the 0.4 s the slow callback sleeps, and the slow demo is the slower
+    assert all(p["ms"] >= 400 for p in by_desc["presses"]), by_desc["presses"]
+    assert good["latency_ms"]["median"] < by_desc["latency_ms"]["median"], (good, by_desc)
+    if good["latency_ms"]["median"] > 300:
+        warnings.warn(f"self-test: even the trivial demo took {good['latency_ms']['median']} ms "
+                      f"(1-min load average {good.get('load_avg_1min')}): this machine is loaded")
     assert (out / "00_after_run_all.png").is_file()
     assert sorted(p.name for p in out.glob("slider00_width_cell1_*.png")) == [
         "slider00_width_cell1_after.png", "slider00_width_cell1_before.png"]
