@@ -21,6 +21,7 @@ whose drawing happens when the browser asks for the frame).
 """
 from __future__ import annotations
 
+import base64
 import io
 import time
 
@@ -202,10 +203,18 @@ class PersistentFigure:
             if self.n_draws == 0:
                 for a in _animated_artists(self.fig):  # ipympl draws the whole figure: no blitting
                     a.set_animated(False)
+            canvas = self.fig.canvas
             if self.n_draws == 0 or relayout_now:
-                self.fig.canvas.draw()  # compute the layout now, so that it can be frozen below
+                # compute the layout now (so that it can be frozen below) WITHOUT canvas.draw():
+                # ipympl's draw pushes a frame, and before the browser view has initialized (i.e.
+                # during the cell that creates the view) ipympl 0.10 pushes raw RGBA instead of a
+                # PNG, which the browser shows as a broken image.
+                self.fig.draw_without_rendering()
                 self.n_full_draws += 1
-            self.fig.canvas.draw_idle()
+            if getattr(canvas, "syncing_data_url", False):
+                # no browser view yet: ipympl shows _data_url as the static image; keep it current
+                canvas._data_url = "data:image/png;base64," + base64.b64encode(figure_png(self.fig)).decode()
+            canvas.draw_idle()  # the browser asks for the frame; ipympl draws and sends it
         else:
             self.widget.value = self._inline_png(full=relayout_now)
         if not self.relayout and self._frozen_engine is None:
