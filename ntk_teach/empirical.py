@@ -224,3 +224,36 @@ def _ntk_vp(model, params, x1, x2):
 
     basis = torch.eye(out2.shape[0], dtype=out2.dtype)
     return vmap(column)(basis).T.detach()  # (N2, N1) -> (N1, N2)
+
+
+def ntk_autograd_loop(model: nn.Module, x1, x2=None) -> torch.Tensor:
+    """The empirical NTK straight from its definition: one backward pass per input, then dot products.
+
+    ``phi(x_i) = grad_theta f(x_i)`` by ``torch.autograd.grad`` for each input in a Python loop,
+    stacked into the Jacobian ``J`` (``N x P``), and ``Theta = J1 J2^T``. The slowest and most
+    transparent method (``N1 + N2`` backward passes, ``O(N P)`` memory, ``O(N1 N2 P)`` for the
+    products); the reference the notebooks compare the faster methods against. Any scalar-output
+    module; the result is detached, in the model's dtype.
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+    x1 = _prepare_x(model, x1, "x1")
+    x2 = None if x2 is None else _prepare_x(model, x2, "x2")
+    params = [p for p in model.parameters() if p.requires_grad]
+    P = sum(p.numel() for p in params)
+    n_rows = x1.shape[0] + (0 if x2 is None else x2.shape[0])
+    itemsize = torch.empty((), dtype=_model_dtype(model)).element_size()
+    check_memory(f"the {n_rows} x {P:,} Jacobian of the autograd loop", n_rows * P * itemsize,
+                 "Use empirical_ntk(method='structured') or fewer inputs.")
+
+    def rows(x):
+        out = []
+        for i in range(x.shape[0]):
+            fi = model(x[i:i + 1])[0]
+            grads = torch.autograd.grad(fi, params)
+            out.append(torch.cat([g.reshape(-1) for g in grads]))
+        return torch.stack(out)
+
+    j1 = rows(x1)
+    j2 = j1 if x2 is None else rows(x2)
+    return (j1 @ j2.T).detach()
