@@ -47,3 +47,4 @@ from .lazy import (
 from .nets import MLP, Centered, centered
 from .stats import excess_kurtosis, fit_loglog
 from . import checks, viz  # noqa: E402  (the widget/plotting kit and exercise self-checks)
+from . import spectral  # noqa: E402  (notebook 05: NTK modes, kernel ellipses, frequencies, batched centered nets)
