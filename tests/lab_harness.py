@@ -404,7 +404,7 @@ JS_RUNNING_CELL = """() => {
   const src = cells[i].querySelector('.jp-InputArea-editor');
   const stdin = !!cells[i].querySelector('.jp-Stdin, .jp-InputArea-editor input');
   return 'cell ' + i + (stdin ? ' (waiting for input())' : '') + ': ' +
-         (src ? src.textContent.trim().split('\n')[0].slice(0, 100) : '');
+         (src ? src.textContent.trim().split(String.fromCharCode(10))[0].slice(0, 100) : '');
 }""" % {"panel": PANEL}
 
 JS_DIALOG = """() => {

@@ -229,13 +229,7 @@ Ghost()""",
 def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     """The checks can fail: a deliberately broken notebook trips every one of them, while its
     working demo (built with the course's widget kit) passes with a measured latency."""
-    import nbformat
-
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in BROKEN_CELLS]
-    (lab.root / "_selftest").mkdir(exist_ok=True)
-    nbformat.write(nb, lab.root / "_selftest" / "broken.ipynb")
+    _write_notebook(lab.root / "_selftest" / "broken.ipynb", BROKEN_CELLS)
     out = ARTIFACTS / "_selftest_broken"
     shutil.rmtree(out, ignore_errors=True)
     s = H.check_notebook(lab.browser, lab.server, "_selftest/broken.ipynb", out,
@@ -279,6 +273,35 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     assert sorted(p.name for p in out.glob("slider00_width_cell1_*.png")) == [
         "slider00_width_cell1_after.png", "slider00_width_cell1_before.png"]
     assert (out / "slider00_width_cell1_after.png").read_bytes() != (out / "slider00_width_cell1_before.png").read_bytes()
+
+
+def _write_notebook(path: Path, cells: list) -> None:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+
+
+@pytest.mark.browser
+def test_harness_selftest_reports_a_hung_cell(lab, capsys):
+    """A cell that never finishes fails after the run timeout, names the cell, and its kernel is
+    shut down so the next notebook gets the CPU."""
+    _write_notebook(lab.root / "_selftest" / "hangs.ipynb",
+                    ["x = 1", "import time; time.sleep(600)  # hangs", "print('never')"])
+    out = ARTIFACTS / "_selftest_hangs"
+    shutil.rmtree(out, ignore_errors=True)
+    t = time.monotonic()
+    s = H.check_notebook(lab.browser, lab.server, "_selftest/hangs.ipynb", out, H.CheckOptions(run_timeout=8))
+    _report(capsys, f"self-test (hung cell): {s['timings_s'].get('total')} s")
+    assert len(s["failures"]) == 1, s["failures"]
+    assert s["failures"][0].startswith("notebook still running after 8 s"), s["failures"]
+    assert "running: cell 1: import time; time.sleep(600)" in s["failures"][0], s["failures"]
+    assert (out / "00_after_run_all.png").is_file()
+    assert time.monotonic() - t < 8 + 60
+    assert lab.server.api("kernels") == [], "the hung kernel was not shut down"
 
 
 @pytest.mark.browser
@@ -383,3 +406,32 @@ def test_watchdog_interrupts_a_hung_call():
     with H.watchdog(5):   # finishes in time: no alarm left behind
         pass
     time.sleep(0.1)
+
+
+def _node() -> str | None:
+    try:
+        import playwright
+
+        bundled = Path(playwright.__file__).parent / "driver" / "node"
+        if bundled.is_file():
+            return str(bundled)
+    except ImportError:
+        pass
+    return shutil.which("node")
+
+
+def test_page_scripts_parse(tmp_path):
+    """Every JavaScript snippet the harness runs in the page is valid JavaScript (checked with the
+    node that ships with playwright), and the kernel snippet is valid Python: a syntax error would
+    otherwise show up only on the code path that uses it."""
+    compile(H.KERNEL_TIMINGS, "KERNEL_TIMINGS", "exec")
+    node = _node()
+    if node is None:
+        pytest.skip("no node to parse the page scripts with (it ships with `pip install playwright`)")
+    snippets = {k: v for k, v in vars(H).items() if k.startswith("JS_") and isinstance(v, str)}
+    assert len(snippets) >= 10, sorted(snippets)
+    for name, js in snippets.items():
+        f = tmp_path / f"{name}.js"
+        f.write_text(f"const {name} = {js};\n")
+        r = subprocess.run([node, "--check", str(f)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 0, f"{name} does not parse:\n{r.stderr[-1500:]}"
