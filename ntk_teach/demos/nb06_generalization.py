@@ -174,6 +174,8 @@ class KernelRegressionInTime(viz.Demo):
         self.ax2.set(xscale="log", yscale="log", xlabel=r"time $t$ ($\eta = 1$)",
                      ylabel=r"training loss $\frac{1}{2}\sum_i (f_t(x_i) - y_i)^2$", ylim=(1e-8, 1e2))
         self.ax2.set_title("each net: loss against time", fontsize=9.5)
+        self.ax.set_title(" ", fontsize=9.5)
+        viz.animate(*self.nets, self.mean, *self.loss_lines, self.marker, self.ax.title)
 
     def update(self, t=0.1, seed=0):
         seed = int(seed)
@@ -185,7 +187,7 @@ class KernelRegressionInTime(viz.Demo):
         for k, line in enumerate(self.loss_lines):
             line.set_ydata(np.maximum(loss[:, k], 1e-12))
         self.marker.set_xdata([t, t])
-        self.ax.set_title(f"infinitely wide nets trained to $t$ = {t:.3g} ({_PARAM})", fontsize=9.5)
+        self.ax.title.set_text(f"infinitely wide nets trained to $t$ = {t:.3g} ({_PARAM})")
 
 
 plot_kernel_regression_in_time = viz.plot_function(KernelRegressionInTime)
@@ -194,8 +196,9 @@ plot_kernel_regression_in_time = viz.plot_function(KernelRegressionInTime)
 # =============================================================================================
 # 2. The infinite ensemble against the Bayesian posterior
 # =============================================================================================
-def _band(ax, x, mean, std, **kw):
-    return ax.fill_between(x, mean - BAND * std, mean + BAND * std, linewidth=0, **kw)
+def _band_verts(x, lo, hi):
+    """Polygon of the region between ``lo`` and ``hi`` (to update a fill_between in place)."""
+    return [np.concatenate([np.c_[x, lo], np.c_[x[::-1], hi[::-1]]])]
 
 
 @viz.register_demo
@@ -215,7 +218,7 @@ class EnsembleVsBayes(viz.Demo):
         x = _np(X_TEST)
         post = bayes_posterior()
         pm, ps = _np(post.mean), _np(post.std)
-        self.mean_lines, self.bands = [], [None, None]
+        self.mean_lines, self.bands = [], []
         titles = ["all layers trained (NTK ensemble)", "readout layer only (NNGP ensemble)"]
         for i, ax in enumerate(self.axes):
             c = viz.COLORS[i]
@@ -225,22 +228,23 @@ class EnsembleVsBayes(viz.Demo):
             ax.plot(x, pm + BAND * ps, color="black", lw=1.0, ls=":")
             ax.plot(x, pm - BAND * ps, color="black", lw=1.0, ls=":")
             ax.plot(_np(X_TRAIN), _np(Y_TRAIN), label="training data", **_C_TRAIN)
+            self.bands.append(ax.fill_between(x, -np.ones_like(x), np.ones_like(x), color=c, alpha=0.25, linewidth=0,
+                                              label=r"ensemble $\pm 2$ std at $t$"))
             ax.set(xlabel="input $x$", xlim=(-3.5, 3.5), ylim=(-3.2, 3.2))
             ax.set_title(titles[i], fontsize=9.5)
+            ax.legend(loc="lower left", fontsize=7.5)
         self.axes[0].set_ylabel("output $f_t(x)$")
         self.x = x
+        self.suptitle = fig.suptitle(" ", fontsize=10)
+        viz.animate(*self.mean_lines, *self.bands, self.suptitle)
 
     def update(self, t=1e4):
         for i, regime in enumerate(("ntk", "nngp")):
             g = ntk_prediction(float(t), regime=regime)
             m, s = _np(g.mean), _np(g.std)
             self.mean_lines[i].set_ydata(m)
-            if self.bands[i] is not None:
-                self.bands[i].remove()
-            self.bands[i] = _band(self.axes[i], self.x, m, s, color=viz.COLORS[i], alpha=0.25,
-                                  label=r"ensemble $\pm 2$ std at $t$")
-            self.axes[i].legend(loc="lower left", fontsize=7.5)
-        self.axes[0].figure.suptitle(f"infinite ensembles at $t$ = {t:.3g} ($\\eta = 1$; {_PARAM})", fontsize=10)
+            self.bands[i].set_verts(_band_verts(self.x, m - BAND * s, m + BAND * s))
+        self.suptitle.set_text(f"infinite ensembles at $t$ = {t:.3g} ($\\eta = 1$; {_PARAM})")
 
 
 plot_ensemble_vs_bayes = viz.plot_function(EnsembleVsBayes)
@@ -334,7 +338,8 @@ class FiniteEnsembles(viz.Demo):
         self.ax, self.ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         x = _np(X_TEST)
         self.x = x
-        self.band = None
+        self.band = self.ax.fill_between(x, -np.ones_like(x), np.ones_like(x), color="#999999", alpha=0.35,
+                                         linewidth=0, label=r"width $\infty$: 10-90 % band", zorder=0)
         self.nets = [self.ax.plot(x, np.zeros_like(x), color=viz.COLORS[0], lw=0.7, alpha=0.45)[0]
                      for _ in range(N_NETS)]
         self.nets[0].set_label(f"{N_NETS} trained nets")
@@ -344,6 +349,8 @@ class FiniteEnsembles(viz.Demo):
                                      label=r"width $\infty$: mean")
         self.ax.plot(_np(X_TRAIN), _np(Y_TRAIN), label="training data", **_C_TRAIN)
         self.ax.set(xlabel="input $x$", ylabel="output $f(x)$", xlim=(-3.5, 3.5), ylim=(-4.5, 4.5))
+        self.ax.legend(loc="lower left", fontsize=7.5, ncol=2)
+        self.ax.set_title(" ", fontsize=9.5)
         scan = width_scan()
         self.ax2.plot(scan["widths"], scan["rms"], **{**viz.series_style(0), "linestyle": "none"},
                       label="RMS over nets")
@@ -360,6 +367,7 @@ class FiniteEnsembles(viz.Demo):
         self.ax2.xaxis.set_minor_locator(NullLocator())
         self.ax2.legend(loc="lower left", fontsize=7.5)
         self.ax2.set_title("distance to the infinite-width prediction", fontsize=9.5)
+        viz.animate(*self.nets, self.mean, self.amean, self.band, self.here, self.ax.title)
 
     def update(self, width=64, step=STEPS):
         run = ensemble_run(int(width))
@@ -370,16 +378,12 @@ class FiniteEnsembles(viz.Demo):
         self.mean.set_ydata(run["test"][i].mean(0))
         m, s = ana["mean"][i], ana["std"][i]
         self.amean.set_ydata(m)
-        if self.band is not None:
-            self.band.remove()
-        self.band = self.ax.fill_between(self.x, m - Z90 * s, m + Z90 * s, color="#999999", alpha=0.35, linewidth=0,
-                                         label=r"width $\infty$: 10-90 % band", zorder=0)
-        self.ax.legend(loc="lower left", fontsize=7.5, ncol=2)
+        self.band.set_verts(_band_verts(self.x, m - Z90 * s, m + Z90 * s))
         scan = width_scan()
         j = ENSEMBLE_WIDTHS.index(int(width))
         self.here.set_data([width], [scan["rms"][j]])
-        self.ax.set_title(f"width {width}, step {int(run['steps'][i])} of {STEPS} "
-                          f"($\\eta = 1/\\lambda_{{max}}$; {_PARAM})", fontsize=9.5)
+        self.ax.title.set_text(f"width {width}, step {int(run['steps'][i])} of {STEPS} "
+                               f"($\\eta = 1/\\lambda_{{max}}$; {_PARAM})")
 
 
 plot_finite_ensembles = viz.plot_function(FiniteEnsembles)
@@ -516,6 +520,8 @@ class MinNorm(viz.Demo):
         self.ax3.plot(_np(X_TRAIN), _np(Y_TRAIN), **_C_TRAIN)
         self.ax3.set(xlabel="input $x$", ylabel=r"$f_{lin}(x; w_k)$", xlim=(-3.5, 3.5), ylim=(-3, 3))
         self.ax3.legend(loc="lower right", fontsize=7)
+        self.ax3.set_title(" ", fontsize=9.5)
+        viz.animate(*self.paths, *self.heads, self.vline, self.f1, self.f2, self.ax3.title)
 
     def update(self, step=MIN_NORM_STEPS):
         run = min_norm_run()
@@ -526,7 +532,7 @@ class MinNorm(viz.Demo):
         self.vline.set_xdata([run["steps"][i]] * 2)
         self.f1.set_ydata(_np(run["out1"][i]))
         self.f2.set_ydata(_np(run["out2"][i]))
-        self.ax3.set_title(f"the function at step {int(run['steps'][i])} (width {MIN_NORM_WIDTH})", fontsize=9.5)
+        self.ax3.title.set_text(f"the function at step {int(run['steps'][i])} (width {MIN_NORM_WIDTH})")
 
 
 plot_min_norm = viz.plot_function(MinNorm)
@@ -593,6 +599,7 @@ class LearningCurves(viz.Demo):
         self.ax.set(xscale="log", yscale="log", xlabel="number of training points $n$",
                     ylabel=r"test MSE vs $\sin x$", ylim=(1e-15, 3))
         self.ax.set_xticks(LC_SIZES, [str(s) for s in LC_SIZES])
+        self.ax.set_title(" ", fontsize=9.5)
 
     def update(self, noise=0.0):
         lc = learning_curves(float(noise))
@@ -606,8 +613,8 @@ class LearningCurves(viz.Demo):
         else:
             self.floor.set_ydata(np.full(len(LC_SIZES), np.nan))
             self.floor.set_label("_nolegend_")
-        self.ax.legend(loc="upper right", fontsize=7.5)
-        self.ax.set_title(f"learning curves, label noise $\\sigma$ = {noise:g} ({_PARAM})", fontsize=9.5)
+        self.ax.legend(loc="upper right", fontsize=7.5, title="slopes fitted over $n \\geq 32$", title_fontsize=7.5)
+        self.ax.title.set_text(f"learning curves, label noise $\\sigma$ = {noise:g} ({_PARAM})")
 
 
 plot_learning_curves = viz.plot_function(LearningCurves)
@@ -656,9 +663,9 @@ class EarlyStoppingVsRidge(viz.Demo):
         d = early_stopping_data()
         self.lam_grid = np.logspace(-4, 3, 200)
         (self.f_gd,) = self.ax.loglog(self.lam_grid, self.lam_grid, **viz.series_style(0, marker=False),
-                                      label=r"early stopping $\frac{1 - e^{-\lambda t}}{\lambda}$")
+                                      label=r"early stopping $(1 - e^{-\lambda t})/\lambda$")
         (self.f_r,) = self.ax.loglog(self.lam_grid, self.lam_grid, **viz.series_style(1, marker=False),
-                                     label=r"ridge $\frac{1}{\lambda + 1/t}$")
+                                     label=r"ridge $1/(\lambda + 1/t)$")
         self.ax.loglog(self.lam_grid, 1 / self.lam_grid, color="black", ls=":", lw=1.2,
                        label=r"interpolation $1/\lambda$")
         lam = _np(d["lam"])
@@ -682,6 +689,8 @@ class EarlyStoppingVsRidge(viz.Demo):
                       label=f"{ES_N} noisy points")
         self.ax3.set(xlabel="input $x$", ylabel="prediction (ensemble mean)", xlim=(-3, 3), ylim=(-2.2, 2.2))
         self.ax3.legend(loc="lower right", fontsize=6.5)
+        self.ax3.set_title(" ", fontsize=9.5)
+        viz.animate(self.f_gd, self.f_r, self.cut, self.tline, self.p_gd, self.p_r, self.ax3.title)
 
     def update(self, t=3.0):
         d = early_stopping_data()
@@ -698,7 +707,7 @@ class EarlyStoppingVsRidge(viz.Demo):
             pr = kernel_regression(d["T"], d["Ts"], d["y"], ridge=matched_ridge(float(t)))
         self.p_gd.set_ydata(_np(pg))
         self.p_r.set_ydata(_np(pr))
-        self.ax3.set_title(f"predictions at $t$ = {t:.3g} (ridge {1 / t:.3g})", fontsize=9.5)
+        self.ax3.title.set_text(f"predictions at $t$ = {t:.3g} (ridge {1 / t:.3g})")
 
 
 plot_early_stopping_vs_ridge = viz.plot_function(EarlyStoppingVsRidge)
