@@ -372,7 +372,7 @@ def test_browser_tests_skip_or_fail_without_chromium(tmp_path, ci, outcome):
     if ci is not None:
         env["CI"] = ci
     r = subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs",
-                        "-o", "addopts=", str(Path(__file__)), "-k", "harness_selftest"],
+                        "-o", "addopts=", str(Path(__file__)), "-k", "harness_selftest_catches"],
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     text = r.stdout + r.stderr
     assert f"1 {outcome}" in text, text[-3000:]
