@@ -48,3 +48,4 @@ from .nets import MLP, Centered, centered
 from .stats import excess_kurtosis, fit_loglog
 from . import checks, viz  # noqa: E402  (the widget/plotting kit and exercise self-checks)
 from . import spectral  # noqa: E402  (notebook 05: NTK modes, kernel ellipses, frequencies, batched centered nets)
+from . import predict  # noqa: E402  (notebook 06: infinite ensembles, NNGP posterior, spectral filters, min-norm)
