@@ -154,6 +154,11 @@ def _structured(model, x1, x2, same):
             f"method='structured' needs an ntk_teach.MLP (or centered/linearize of one), got {type(m).__name__}; "
             "use method='jacobian' or 'ntk_vp' for other models"
         )
+    # pre-activations, layer inputs and signals of every layer for both input sets, and three N1 x N2 matrices
+    n_rows = x1.shape[0] + (0 if same else x2.shape[0])
+    check_memory(f"method='structured' on {x1.shape[0]} x {x2.shape[0]} inputs (x1, x2)",
+                 (3 * n_rows * sum(m.sizes[1:]) + 3 * x1.shape[0] * x2.shape[0]) * x1.element_size(),
+                 "Use fewer inputs.")
     a1, d1 = _mlp_signals(m, x1)
     a2, d2 = (a1, d1) if same else _mlp_signals(m, x2)
     theta = torch.zeros(x1.shape[0], x2.shape[0], dtype=x1.dtype)

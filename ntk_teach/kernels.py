@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._validate import check_choice, check_float, check_int, as_tensor
+from ._validate import as_tensor, check_choice, check_float, check_int, check_memory
 
 ACTIVATIONS = ("relu", "tanh", "erf")
 
@@ -215,6 +215,9 @@ def kernel_recursion(
     x1, x2, same = _prepare(x1, x2)
     d_in = x1.shape[1]
     w2, b2 = w_std**2, b_std**2
+    # K, Sigma, Sigma_dot, Theta and B for every layer, plus elementwise temporaries, in float64
+    check_memory(f"the kernels of {x1.shape[0]} x {x2.shape[0]} inputs (x1, x2) at depth {depth}",
+                 (5 * (depth + 1) + 4) * x1.shape[0] * x2.shape[0] * 8, "Use fewer inputs.")
 
     K = x1 @ x2.T / d_in
     if same:
