@@ -532,7 +532,7 @@ class MinNorm(viz.Demo):
         self.vline.set_xdata([run["steps"][i]] * 2)
         self.f1.set_ydata(_np(run["out1"][i]))
         self.f2.set_ydata(_np(run["out2"][i]))
-        self.ax3.title.set_text(f"the function at step {int(run['steps'][i])} (width {MIN_NORM_WIDTH})")
+        self.ax3.title.set_text(f"step {int(run['steps'][i])}: linearized net, width {MIN_NORM_WIDTH}, NTK param.")
 
 
 plot_min_norm = viz.plot_function(MinNorm)
@@ -673,7 +673,7 @@ class EarlyStoppingVsRidge(viz.Demo):
         self.cut = self.ax.axvline(1.0, color="black", lw=0.8, ls="--")
         self.ax.set(xlabel=r"eigenvalue $\lambda$", ylabel="filter $g(\\lambda)$", ylim=(1e-4, 1e4))
         self.ax.legend(loc="upper right", fontsize=7.5)
-        self.ax.set_title("spectral filters", fontsize=9.5)
+        self.ax.set_title(r"spectral filters ($\Theta$: NTK param., $b_{std}=1$)", fontsize=9.5)
         self.ax2.loglog(ES_TIMES, d["err_gd"], **viz.series_style(0, markevery=4), label="early stopping at $t$")
         self.ax2.loglog(ES_TIMES, d["err_ridge"], **viz.series_style(1, markevery=4), label="ridge $1/t$")
         self.ax2.axhline(d["err_inf"], color="black", ls=":", lw=1.2, label=r"interpolation ($t=\infty$)")
