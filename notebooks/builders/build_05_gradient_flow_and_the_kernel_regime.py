@@ -136,7 +136,7 @@ nb.demo(
           flow (time $t = \eta k$); markers are gradient descent, $(1 - \eta\lambda_i)^k$. The two large eigenvalues
           ($\approx 13$ and $10$) belong to the almost-linear functions a ReLU net with small biases makes easily
           (slopes on $x<0$ and on $x>0$); they are gone by $t \approx 0.5$. The six others ($\lambda \approx 0.02$ to
-          $0.09$) need $t \approx 50$ to $250$: that is spectral bias already (section 5).
+          $0.09$) need $t \approx 3/\lambda \approx 35$ to $180$: that is spectral bias already (section 5).
         * **Middle:** the factor $|1 - \eta\lambda_i|$ per step. Slow modes sit just below 1 whatever you do:
           the step size is limited by the *largest* eigenvalue, and the smallest ones then need about
           $\lambda_{max}/\lambda_{min}$ (here about 800) steps: the condition number is the price.
@@ -260,9 +260,9 @@ nb.demo(
         view = demos.Linearization.interact()
         view""",
     explanation=r"""
-        * Both models fit the two training points exactly at the end (the two-point kernel is positive definite),
-          so the gap there closes; it lives **between and beyond** the points, where the two models interpolate
-          with different kernels: the network's kernel drifted a little during training.
+        * Both models are pulled towards the same two targets, so at the training points the difference stays
+          small (and shrinks as both converge); it lives **between and beyond** the points, where the two models
+          interpolate with different kernels: the network's kernel drifted a little during training.
         * From $n = 16$ to $256$ the test gap falls by about 4, the $n^{-1/2}$ of Lee et al. (a factor 4 over 16x
           in width). The gap is an integral of the kernel drift times the residual, so it shrinks like the
           **change of the NTK**, which section 4 measures: between $n^{-1/2}$ and $n^{-1}$ for ReLU.""",

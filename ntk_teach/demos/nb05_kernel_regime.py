@@ -475,7 +475,7 @@ class NTKEllipse(viz.Demo):
     large alpha: it stays put and the trajectory follows the kernel-regime prediction."""
 
     name = "05.ntk_ellipse"
-    figsize = (12.0, 4.9)
+    figsize = (12.0, 5.6)
 
     def controls(self):
         return {"alpha": viz.alpha_slider(ELLIPSE_ALPHAS[0], min_exp=-1.5, max_exp=2.0, step=0.25),
@@ -504,7 +504,7 @@ class NTKEllipse(viz.Demo):
         ax.plot([y[0]], [y[1]], "*", color=viz.TARGET_COLOR, ms=15, mec="white", label="targets $y$ (centre)")
         ax.set(xlim=(y[0] - 1.35, y[0] + 1.35), ylim=(y[1] - 1.35, y[1] + 1.35), aspect="equal",
                xlabel=r"$f(x_1)$,  $x_1 = -1.5$", ylabel=r"$f(x_2)$,  $x_2 = 1.0$")
-        ax.legend(loc="upper left", fontsize=7, ncol=1, framealpha=0.85)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), fontsize=7.5, ncol=2, framealpha=0.9)
         (self.fnet,) = axf.plot(GRID, np.zeros_like(GRID), color=red, ls="-", lw=2.0, label="network")
         (self.flin,) = axf.plot(GRID, np.zeros_like(GRID), color=viz.THEORY_COLOR, ls="--", lw=1.5,
                                 label="kernel regime (fixed $\\Theta_0$)")
