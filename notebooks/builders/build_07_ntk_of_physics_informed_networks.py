@@ -238,7 +238,7 @@ nb.section("Does the PINN NTK stay constant? Figure 2 at CPU scale", minutes=12,
     | | paper (Figure 2) | here |
     |---|---|---|
     | problem | $u^* = \sin(\pi x)$, 100 collocation points | the same |
-    | widths | 10, 100, 500 | the same, 3 seeds each |
+    | widths | 10, 100, 500 | the same, 2 seeds each |
     | training | full-batch GD, $\eta = 10^{-5}$ on mean losses (the released notebook runs 40,001 steps), float32 on a GPU | 200 steps, $\eta = 5\cdot 10^{-5}$ (time $t = 0.01$), half sums, float64 on a CPU |
     | NTK recorded | every 100 steps | at 22 log-spaced steps (most change happens in the first ten) |
 
@@ -260,8 +260,8 @@ nb.demo(
     explanation=r"""
         * The NTK moves more than the parameters (about twice, relatively): it depends on the parameters through
           $\tanh''$ and $\tanh'''$ and through the fourth power of the input weights.
-        * Both fall like $m^{-1/2}$ (panel d). At width 500 the kernel changed by about 12 % and its spectrum is
-          unchanged on the log scale (panel c); at width 10 it changed by about 85 %, and the kernel picture is only
+        * Both fall like $m^{-1/2}$ (panel d). At width 500 the kernel changed by about 11 % and its spectrum is
+          unchanged on the log scale (panel c); at width 10 it changed by about 80 %, and the kernel picture is only
           qualitative there.
         * The first steps remove the huge initial residual ($L_r \approx 6000$) along the top eigenvectors, where
           $\eta\lambda$ is close to 1: the parameters must move by an amount set by the *size* of the residual, and
@@ -269,7 +269,7 @@ nb.demo(
 )
 nb.md(r"""
     **The checks.** The slope of a 3-point fit from a single seed varies by about $\pm 0.05$ between seeds
-    (printed), so the mean over 3 seeds has a standard error near $0.03$; and $m^{-1/2}$ is only the leading term,
+    (printed), so the mean over 2 seeds has a standard error near $0.035$; and $m^{-1/2}$ is only the leading term,
     with $O(1/m)$ corrections that at width 10 can tilt a 3-point fit by about $0.05$. We accept
     $|\text{slope} + \tfrac12| < 0.15$. Panel (c) rests on Weyl's inequality: no eigenvalue moves by more than
     $\|K_n - K_0\|_2 \le \|K_n - K_0\|_F$, so at width 500 the top eigenvalue moves by at most the printed relative
@@ -279,7 +279,7 @@ nb.code("""
     scaling = demos.figure2_scaling(runs)
     for key, name in (("dtheta", "parameters"), ("dK", "NTK")):
         fit = scaling[key + "_fit"]
-        print(f"{name:10s}: slope of the 3-seed mean {fit.slope:+.3f};  single seeds "
+        print(f"{name:10s}: slope of the 2-seed mean {fit.slope:+.3f};  single seeds "
               f"{np.round(scaling[key + '_seed_slopes'], 3)}")
         assert abs(fit.slope + 0.5) < 0.15, (name, fit.slope)
     for (width, seed), r in sorted(runs.items()):
