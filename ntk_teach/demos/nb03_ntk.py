@@ -196,7 +196,7 @@ class GDStep(viz.Demo):
         self.l_ref.set_ydata(c * ETAS)
         err_now = float(np.interp(np.log(eta), np.log(ETAS), np.log(errs)))
         self.mark.set_data([eta], [math.exp(err_now)])
-        self.ax.title.set_text(f"one step, $\\eta$ = {eta:.3g}, width {width} (NTK param.)")
+        self.ax.title.set_text(f"one step, \u03b7 = {eta:.3g}, width {width} (NTK param.)")  # no mathtext: faster
 
 
 plot_gd_step = viz.plot_function(GDStep)
@@ -272,7 +272,7 @@ def _heat_limit():
 class FeatureMap(viz.Demo):
     """The NTK is a Gram matrix. Left: six of the P coordinates of the feature map
     phi(x) = grad_theta f(x), the derivatives of the output with respect to single weights (the two
-    largest of each layer), each divided by its largest value, which the legend gives. Right:
+    largest of each layer), each divided by its largest value, which the title gives. Right:
     Theta(x, x') = phi(x) . phi(x') on a grid of 41 inputs (an N x N matrix). Each coordinate is
     piecewise linear in x (ReLU), with jumps where a unit of a later layer switches; their Gram matrix,
     a sum over all P coordinates, is smooth and settles to one kernel as the width grows."""
@@ -308,7 +308,7 @@ class FeatureMap(viz.Demo):
             scale = float(np.abs(f).max())
             scales.append(scale)
             line.set_ydata(f / scale if scale > 0 else f)
-        self.ax.title.set_text(f"6 of P = {P:,} features $\\partial f/\\partial W^l_{{jk}}$, width {width} (NTK param.)\n"
+        self.ax.title.set_text(f"6 of P = {P:,} features df/dW, width {width} (NTK param.)\n"
                                f"divided by their max: " + ", ".join(f"{v:.2g}" for v in scales))
         self.im.set_data(K)
         self.ax2.title.set_text(f"NTK Gram matrix, {K.shape[0]} x {K.shape[1]}")
@@ -430,7 +430,7 @@ class LayerContributions(viz.Demo):
         at = int(np.argmin(np.abs(self.x - 2.0)))
         shares = 100 * parts[:, at] / parts[:, at].sum()
         self.share.set_text("share at x = 2\n" + "\n".join(f"{g}: {v:5.1f}%" for g, v in zip(GROUPS, shares)))
-        self.ax.title.set_text(f"NTK by parameter group, width {width} (NTK param., $b_{{std}}$ = 0.1)")
+        self.ax.title.set_text(f"NTK by parameter group, width {width} (NTK param., b_std = 0.1)")
 
 
 plot_layer_contributions = viz.plot_function(LayerContributions)
@@ -634,7 +634,7 @@ class JacotFigure1(viz.Demo):
             for s, line in enumerate(self.lines[w]):
                 line.set_ydata(run.kernels[s, i, 0, :].numpy())
             change = float(np.median(run.relative_change()[:, i]))
-            ax.title.set_text(f"width {w} (NTK param.), after k = {run.steps[i]} steps ($\\eta k$ = {run.times[i]:.3g})\n"
+            ax.title.set_text(f"width {w} (NTK param.), after k = {run.steps[i]} steps (\u03b7k = {run.times[i]:.3g})\n"
                               f"median relative change of the NTK: {100 * change:.0f}%")
 
 
@@ -731,7 +731,7 @@ class Parameterization(viz.Demo):
                 bar.set_height(max(h, 1e-12))
             self.ticks[p].set_ydata(d[f"{p}_limit"])
         self.vline.set_xdata([width, width])
-        self.ax2.title.set_text(f"one network of width {width}, $x_0 = 1$")
+        self.ax2.title.set_text(f"one network of width {width}, x\u2080 = 1")
 
 
 plot_parameterization = viz.plot_function(Parameterization)
