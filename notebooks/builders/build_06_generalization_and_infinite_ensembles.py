@@ -37,9 +37,9 @@ nb = NotebookBuilder(
 # ---------------------------------------------------------------------------------------------
 nb.md(r"""
     **Conventions of this notebook.** The reference network (1-D input, two hidden ReLU layers) in the
-    **NTK parameterization** with $w_{std} = 1$ and $b_{std} = 1$ (with the default $b_{std} = 0.1$ the first-layer
-    kinks sit within about $0.1$ of the origin, and every function is nearly linear on each half-line: a poor
-    model for data on $[-3, 3]$). Loss $L = \tfrac12 \sum_i (f(x_i) - y_i)^2$, gradient flow
+    **NTK parameterization** with $w_{std} = 1$ and $b_{std} = 1$ (with the default $b_{std} = 0.1$ a first-layer unit
+    switches at $x = -0.1\,b/w$, a Cauchy variable: half of the kinks lie within $0.1$ of the origin, and every
+    function is nearly linear on each half-line, a poor model for data on $[-3, 3]$). Loss $L = \tfrac12 \sum_i (f(x_i) - y_i)^2$, gradient flow
     $\dot\theta = -\eta \nabla L$, so $\dot f = -\eta\,\Theta\,(f - y)$, with **no** $1/N$. $\Sigma$ is the NNGP
     kernel (the covariance of the outputs at initialization; Lee et al. write $\mathcal K$), $\Theta$ the NTK,
     both from `ntk_teach.analytic_nngp` / `analytic_ntk`. Everything is float64.""")
