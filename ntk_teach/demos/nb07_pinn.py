@@ -180,7 +180,7 @@ class PINNSpectrum(viz.Demo):
     standardization of the paper's code multiplies K_rr by 1/std^4."""
 
     name = "07.pinn_ntk_spectrum"
-    figsize = (9.6, 3.6)
+    figsize = (9.0, 3.4)
 
     def controls(self):
         return {"width": viz.width_slider(options=WIDTHS, value=100),
@@ -240,7 +240,7 @@ class NTKChange(viz.Demo):
     width, with fitted slopes (NTK theory: -1/2). Pick the width shown in (c)."""
 
     name = "07.ntk_change"
-    figsize = (9.2, 6.6)
+    figsize = (8.4, 6.0)
 
     def controls(self):
         return {"width": viz.width_slider(options=FIG2_WIDTHS, value=FIG2_WIDTHS[-1])}
@@ -277,12 +277,11 @@ class NTKChange(viz.Demo):
         for i, (key, lab) in enumerate((("dtheta", "parameters"), ("dK", "NTK"))):
             self.ax_d.errorbar(sc["widths"], sc[key + "_mean"], yerr=sc[key + "_sem"], linestyle="none",
                                color=viz.COLORS[i], capsize=3)
-            viz.plot_loglog_fit(self.ax_d, sc["widths"], sc[key + "_mean"], label=f"{lab} (mean of "
-                                f"{len(FIG2_SEEDS)} seeds)", i=i, expected=-0.5)
+            viz.plot_loglog_fit(self.ax_d, sc["widths"], sc[key + "_mean"], label=lab, i=i, expected=-0.5)
         self.ax_d.set(xlabel="width $m$", ylabel="relative change at the end",
-                      title="(d) change vs width, log-log")
+                      title=f"(d) change vs width (mean of {len(FIG2_SEEDS)} seeds)")
         _light_log(self.ax_d, "xy")
-        self.ax_d.legend(fontsize="small")
+        self.ax_d.legend(fontsize="small", loc="lower left")
         fig.suptitle(f"Figure 2 of Wang, Yu & Perdikaris at CPU scale: one hidden tanh layer, NTK param.,\n"
                      f"$u = \\sin(\\pi x)$, full-batch GD, {FIG2_STEPS} steps of size {FIG2_LR:g}", fontsize="medium")
 
@@ -305,7 +304,7 @@ class Imbalance(viz.Demo):
     first and the boundary much later, and the larger a, the further the boundary is pushed away."""
 
     name = "07.imbalance"
-    figsize = (10.0, 3.8)
+    figsize = (9.0, 3.5)
 
     def controls(self):
         return {"a": viz.int_slider("a", 2, 1, 8),
@@ -372,7 +371,7 @@ class NTKWeights(viz.Demo):
     function; with them both terms fall together."""
 
     name = "07.ntk_weights"
-    figsize = (10.5, 3.6)
+    figsize = (9.6, 3.4)
 
     def controls(self):
         n = REMEDY_STEPS // REMEDY_RECORD
