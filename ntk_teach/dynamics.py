@@ -250,7 +250,12 @@ class TrainResult:
 
     @property
     def times(self) -> np.ndarray:
-        """Gradient-flow time ``t = lr * step`` of each record."""
+        """``t = lr * step``: the time of the flow ``d theta/dt = -grad L`` (unit learning rate).
+
+        Compare with ``gradient_flow_mse(K, y, res.times, eta=1.0)``, or equivalently with
+        ``gradient_flow_mse(K, y, res.steps, eta=lr)``; passing ``res.times`` with ``eta=lr``
+        would count the learning rate twice.
+        """
         return self.lr * self.steps
 
     @property
