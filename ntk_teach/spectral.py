@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ._validate import as_tensor, check_choice, check_float, check_int
+from ._validate import as_tensor, check_float, check_int
 from .dynamics import _eig
 
 __all__ = [

@@ -405,13 +405,13 @@ def plot_ntk_change(figsize=(11.5, 4.0)):
     axw.set(xscale="log", yscale="log", xlabel="width $n$  (alpha = 1)",
             ylabel=r"$\|\Theta_T - \Theta_0\|_F \,/\, \|\Theta_0\|_F$")
     axw.set_title("against width (NTK param., two-point data)", fontsize=10)
-    _width_ticks(axw, STUDY_WIDTHS)
-    _width_ticks(axa, ALPHAS)
     axa.set(xscale="log", yscale="log", xlabel=r"output scale $\alpha$  (width 64, loss / $\alpha^2$)",
             ylabel=r"$\|\Theta_T - \Theta_0\|_F \,/\, \|\Theta_0\|_F$")
     axa.set_title("against alpha (centered model, NTK param.)", fontsize=10)
     for ax in (axw, axa):
         ax.legend(loc="lower left", fontsize=8)
+    _width_ticks(axw, STUDY_WIDTHS)
+    _width_ticks(axa, ALPHAS)
     return fig
 
 
@@ -708,7 +708,7 @@ class SpectralBias(viz.Demo):
         self.cursor = axr.axvline(t[1], color="black", lw=1.0, ls=":")
         axr.set(xscale="log", xlim=(t[1] * 0.8, t[-1] * 1.25), ylim=(-0.05, 1.05), xlabel=r"time $t = \eta k$",
                 ylabel="part of the component not yet learned")
-        axr.legend(loc="lower left", fontsize=7.5)
+        axr.legend(loc="center left", fontsize=7.5)
         _animate(self.fnet, self.fk, self.cursor, axf.title, axr.title)
 
     def update(self, frame=SPEC_FRAME):
