@@ -204,10 +204,10 @@ class PINNSpectrum(viz.Demo):
                                     label=r"$K_{rr}(x_j, x_j)$")
         self.l_duu, = self.ax2.plot([0.0, 1.0], [1, 1], color=viz.COLORS[1], linestyle="none", marker="s",
                                     markersize=8, label=r"$K_{uu}(x_b, x_b)$")
-        self.ax2.set(yscale="log", xlabel="$x$", ylabel="diagonal of the kernel (rate of one point)",
+        self.ax2.set(yscale="log", xlabel="$x$", ylabel="kernel diagonal $K(x, x)$",
                      ylim=(1e-1, 1e4), xlim=(-0.03, 1.03))
         _light_log(self.ax2, "y")
-        self.ax2.legend(loc="center right", fontsize="small")
+        self.ax2.legend(loc="lower center", fontsize="small")
         fig.suptitle("PINN NTK at initialization (one hidden tanh layer, NTK parameterization)", fontsize="medium")
         self.ax1.set_title(" ")
         self.ax2.set_title(" ")
