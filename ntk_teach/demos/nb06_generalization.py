@@ -64,6 +64,8 @@ Z90 = 1.2815515655446004
 
 _C_TRAIN = dict(color=viz.TARGET_COLOR, marker="x", linestyle="none", markersize=9, markeredgewidth=2.2, zorder=6)
 _PARAM = "NTK param., ReLU, depth 2, $b_{std}=1$"
+#: The same in plain text, for titles that change on every update (mathtext makes blitted redraws slower).
+_PARAM_PLAIN = "NTK param., ReLU, depth 2, b_std = 1"
 
 
 def _np(t):
@@ -187,7 +189,7 @@ class KernelRegressionInTime(viz.Demo):
         for k, line in enumerate(self.loss_lines):
             line.set_ydata(np.maximum(loss[:, k], 1e-12))
         self.marker.set_xdata([t, t])
-        self.ax.title.set_text(f"infinitely wide nets trained to $t$ = {t:.3g} ({_PARAM})")
+        self.ax.title.set_text(f"infinitely wide nets trained to t = {t:.3g} ({_PARAM_PLAIN})")
 
 
 plot_kernel_regression_in_time = viz.plot_function(KernelRegressionInTime)
@@ -244,7 +246,7 @@ class EnsembleVsBayes(viz.Demo):
             m, s = _np(g.mean), _np(g.std)
             self.mean_lines[i].set_ydata(m)
             self.bands[i].set_verts(_band_verts(self.x, m - BAND * s, m + BAND * s))
-        self.suptitle.set_text(f"infinite ensembles at $t$ = {t:.3g} ($\\eta = 1$; {_PARAM})")
+        self.suptitle.set_text(f"infinite ensembles at t = {t:.3g} (η = 1; {_PARAM_PLAIN})")
 
 
 plot_ensemble_vs_bayes = viz.plot_function(EnsembleVsBayes)
@@ -383,7 +385,7 @@ class FiniteEnsembles(viz.Demo):
         j = ENSEMBLE_WIDTHS.index(int(width))
         self.here.set_data([width], [scan["rms"][j]])
         self.ax.title.set_text(f"width {width}, step {int(run['steps'][i])} of {STEPS} "
-                               f"($\\eta = 1/\\lambda_{{max}}$; {_PARAM})")
+                               f"(η = 1/λ_max; {_PARAM_PLAIN})")
 
 
 plot_finite_ensembles = viz.plot_function(FiniteEnsembles)
@@ -595,11 +597,13 @@ class LearningCurves(viz.Demo):
         self.lines = {}
         for i, key in enumerate(_LC_LABELS):
             (self.lines[key],) = self.ax.plot(n, np.ones_like(n), **viz.series_style(i))
-        (self.floor,) = self.ax.plot(n, np.ones_like(n), color="black", ls=":", lw=1.2)
+        (self.floor,) = self.ax.plot(n, np.ones_like(n), color="black", ls=":", lw=1.2,
+                                     label=r"noise variance $\sigma^2$ (when $\sigma > 0$)")
         self.ax.set(xscale="log", yscale="log", xlabel="number of training points $n$",
                     ylabel=r"test MSE vs $\sin x$", ylim=(1e-15, 3))
         self.ax.set_xticks(LC_SIZES, [str(s) for s in LC_SIZES])
         self.ax.set_title(" ", fontsize=9.5)
+        # three noise levels only, and the legend's slopes change with each: full redraws (no blitting) here
 
     def update(self, noise=0.0):
         lc = learning_curves(float(noise))
@@ -607,14 +611,9 @@ class LearningCurves(viz.Demo):
             line.set_ydata(lc[key])
             fit = lc[key + "_fit"]
             line.set_label(f"{_LC_LABELS[key]}: slope {fit.slope:+.2f}")
-        if noise > 0:
-            self.floor.set_ydata(np.full(len(LC_SIZES), noise**2))
-            self.floor.set_label(r"noise variance $\sigma^2$")
-        else:
-            self.floor.set_ydata(np.full(len(LC_SIZES), np.nan))
-            self.floor.set_label("_nolegend_")
-        self.ax.legend(loc="upper right", fontsize=7.5, title="slopes fitted over $n \\geq 32$", title_fontsize=7.5)
-        self.ax.title.set_text(f"learning curves, label noise $\\sigma$ = {noise:g} ({_PARAM})")
+        self.floor.set_ydata(np.full(len(LC_SIZES), noise**2 if noise > 0 else np.nan))
+        self.ax.legend(loc="upper right", fontsize=7.5, title="slopes fitted over n ≥ 32", title_fontsize=7.5)
+        self.ax.title.set_text(f"learning curves, label noise σ = {noise:g} ({_PARAM_PLAIN})")
 
 
 plot_learning_curves = viz.plot_function(LearningCurves)
@@ -707,7 +706,7 @@ class EarlyStoppingVsRidge(viz.Demo):
             pr = kernel_regression(d["T"], d["Ts"], d["y"], ridge=matched_ridge(float(t)))
         self.p_gd.set_ydata(_np(pg))
         self.p_r.set_ydata(_np(pr))
-        self.ax3.title.set_text(f"predictions at $t$ = {t:.3g} (ridge {1 / t:.3g})")
+        self.ax3.title.set_text(f"predictions at t = {t:.3g} (ridge {1 / t:.3g})")
 
 
 plot_early_stopping_vs_ridge = viz.plot_function(EarlyStoppingVsRidge)
