@@ -45,9 +45,13 @@ def test_use_style_white_background_and_lecture_fonts():
         small = rc["font.size"]
         viz.use_style(lecture=True)
         rc_l = viz.style_rc(lecture=True)
-        assert mpl.rcParams["font.size"] == rc_l["font.size"]
-        assert viz.lecture_mode() and rc_l["font.size"] >= 1.3 * small
+        assert viz.lecture_mode() and mpl.rcParams["font.size"] == rc_l["font.size"]
+        # projector text: font size (points, relative to the figure) times dpi (pixels per point)
+        scale = rc_l["font.size"] * rc_l["figure.dpi"] / (small * rc["figure.dpi"])
+        assert scale >= 1.6, scale
         assert rc_l["lines.linewidth"] > rc["lines.linewidth"]
+        pf = viz.PersistentFigure(figsize=(4, 2), backend="inline")
+        assert pf.dpi == 140 and pf.widget.layout.width == "560px"
     finally:
         viz.use_style(lecture=False)
         mpl.rcParams.update({k: v for k, v in old.items() if k in rc})

@@ -132,8 +132,9 @@ class PersistentFigure:
     ----------
     figsize : (float, float)
         Inches. The PNG is ``figsize * dpi`` pixels.
-    dpi : float
-        Resolution of the inline PNG (default 100: sharp enough, fast to encode).
+    dpi : float or None
+        Resolution of the inline PNG; None (default) takes ``rcParams["figure.dpi"]``:
+        100 in the course style (sharp enough, fast to encode), 140 in lecture mode.
     backend : {"auto", "inline", "ipympl"}
         ``"auto"`` picks ipympl when it is the active backend, inline otherwise.
         ``"ipympl"`` raises ``ImportError`` when ipympl is missing.
@@ -152,13 +153,14 @@ class PersistentFigure:
         ``"inline"`` or ``"ipympl"``.
     """
 
-    def __init__(self, figsize=(6.4, 3.6), dpi: float = 100, backend: str = "auto", relayout: bool = False):
+    def __init__(self, figsize=(6.4, 3.6), dpi: float | None = None, backend: str = "auto",
+                 relayout: bool = False):
         if backend not in ("auto", "inline", "ipympl"):
             raise ValueError(f"backend must be one of ['auto', 'inline', 'ipympl'], got {backend!r}")
         if backend == "auto":
             backend = "ipympl" if ipympl_active() else "inline"
         self.backend = backend
-        self.dpi = dpi
+        self.dpi = dpi = float(dpi or mpl.rcParams["figure.dpi"])
         self.relayout = relayout
         self.last_draw_ms = float("nan")
         self.n_draws = 0
