@@ -612,7 +612,7 @@ JS_LOGTEXT = """() => {
 @dataclass
 class CheckOptions:
     presses: int = 5              # arrow-key presses per slider (one latency sample each)
-    pause: float = 0.25           # seconds between presses
+    pause: float = 0.15           # seconds between presses
     run_timeout: float = 120.0    # seconds for the kernel to start, and for Run All (notebooks
                                   # run < 60 s under nbval; a slower one fails its budget anyway)
     widget_timeout: float = 30.0  # seconds for "Loading widget..." to go away
@@ -866,13 +866,14 @@ def _press_round(page, handle, s: dict, scope: str, opts: CheckOptions, key: str
     vmin, vmax = _num(s["min"]), _num(s["max"])
     up, down = ("ArrowUp", "ArrowDown") if s["vertical"] else ("ArrowRight", "ArrowLeft")
     presses = []
+    px1 = None
     for _ in range(opts.presses):
         v0 = handle.get_attribute("aria-valuenow", timeout=5000)
         if key == up and vmax is not None and _num(v0) is not None and _num(v0) >= vmax:
             key = down   # bounce at the ends, so every press changes the value
         elif key == down and vmin is not None and _num(v0) is not None and _num(v0) <= vmin:
             key = up
-        px0 = page.evaluate(JS_PIXELS, scope)
+        px0 = px1 if px1 is not None else page.evaluate(JS_PIXELS, scope)
         handle.focus(timeout=5000)
         page.evaluate(JS_ARM, [s["index"], scope, int(opts.update_timeout * 1000)])
         page.keyboard.press(key)
