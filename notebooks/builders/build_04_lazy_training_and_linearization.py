@@ -128,7 +128,7 @@ nb.demo(
         * With its own scale, the change has **stripes**: each gradient step adds $\sum_i \delta_i a_i^\top$, an
           outer product of back-propagated signals and activations for each of the three training points, so
           $\Delta W$ is close to a rank-3 matrix. Rows of units that are off at all three inputs do not move at all.
-        * For $n = 1000$ every 4th row and column is drawn (the panel has fewer pixels than the matrix has
+        * For $n = 1000$ every 5th row and column is drawn (the panel has fewer pixels than the matrix has
           entries); the numbers above the panels use every entry.""",
 )
 nb.md(r"""

@@ -132,7 +132,7 @@ class Ensemble100(viz.Demo):
     """100 networks (width 64) learn 4 points; scrub through training with the step slider or Play."""
 
     name = "04.ensemble"
-    figsize = (10.5, 3.7)
+    figsize = (9.8, 3.6)
 
     def controls(self):
         return {"step": viz.step_control(ENS_STEPS, step=ENS_RECORD, interval_ms=120)}
@@ -157,11 +157,12 @@ class Ensemble100(viz.Demo):
         ax.set(xlabel="input $x$", ylabel=r"output $f_t(x)$", xlim=(-3.5, 3.5), ylim=(-3.2, 3.2))
         ax.legend(loc="upper left", fontsize="small", ncol=2)
         steps = r["steps"]
-        for e in range(r["loss"].shape[1]):
-            ax2.plot(steps, r["loss"][:, e], color=blue, lw=0.5, alpha=0.3)
+        loss_curves = np.stack([np.broadcast_to(steps, r["loss"].T.shape), r["loss"].T], axis=-1)
+        ax2.add_collection(LineCollection(loss_curves, colors=blue, linewidths=0.5, alpha=0.3))
         ax2.plot(steps, np.median(r["loss"], axis=1), color=viz.COLORS[1], lw=2.4, label="median")
         self.cursor = ax2.axvline(0, color="black", lw=1.2, ls=":")
         (self.dot,) = ax2.plot([], [], "o", color=viz.COLORS[1], ms=8, mec="black")
+        ax2.autoscale_view()
         ax2.set(yscale="log", xlabel="gradient-descent step $t$", ylabel=r"loss $\frac{1}{2}\sum_i (f_t(x_i)-y_i)^2$",
                 xlim=(0, steps[-1]), title="every network's loss")
         ax2.legend(loc="upper right", fontsize="small")
@@ -171,8 +172,8 @@ class Ensemble100(viz.Demo):
         r = self.r
         k = int(np.clip(round(step / ENS_RECORD), 0, len(r["steps"]) - 1))
         xs = r["x_test"]
-        fs = r["test_outputs"][k]
-        self.lines.set_segments(np.stack([np.broadcast_to(xs, fs.shape), fs], axis=-1))
+        fs = r["test_outputs"][k][:, ::2]  # every 2nd grid point: the curves are piecewise linear anyway
+        self.lines.set_segments(np.stack([np.broadcast_to(xs[::2], fs.shape), fs], axis=-1))
         self.mean.set_data(xs, r["test_outputs"][k].mean(0))
         self.theory.set_data(xs, r["mean_ntk"][k])
         self.cursor.set_xdata([r["steps"][k]] * 2)
@@ -248,9 +249,9 @@ def _step_index(step, steps):
 
 
 SCALES = ("shared", "own")
-#: At most this many rows/columns of a weight matrix are drawn (a 1000 x 1000 matrix is drawn every 4th
-#: row and column: the panel has about 300 pixels, so the screen could not show more).
-MAX_PIXELS = 250
+#: At most this many rows/columns of a weight matrix are drawn (a 1000 x 1000 matrix is drawn every 5th
+#: row and column: the panel has about 250 pixels, so the screen could not show more).
+MAX_PIXELS = 200
 
 
 @viz.register_demo
@@ -259,7 +260,7 @@ class HiddenWeights(viz.Demo):
     it moved from its initialization (bottom; ``scale``: one colour scale for all three, or each its own)."""
 
     name = "04.hidden_weights"
-    figsize = (9.6, 6.2)
+    figsize = (9.4, 6.0)
 
     def controls(self):
         return {"step": viz.step_control(STEPS, step=RECORD_EVERY, interval_ms=150),
@@ -284,15 +285,19 @@ class HiddenWeights(viz.Demo):
                                         vmax=self.dmax, interpolation="nearest", extent=ext))
             a.set_title(f"$W^{{(2)}}_t$, width $n = {w}$" + (f" (every {st}th row/col.)" if st > 1 else ""),
                         fontsize="medium")
+            if j == 0:
+                b.set_ylabel("change $W_t - W_0$")
             for ax in (a, b):
                 ax.set_xticks([0, w - 1], ["1", str(w)])
                 ax.set_yticks([0, w - 1], ["1", str(w)])
                 ax.grid(False)
-            fig.colorbar(self.bottom[-1], ax=b, shrink=0.8, pad=0.02, label="$W_t - W_0$" if j == 2 else None)
             # a representative text, so that the (frozen) layout reserves room for the real one
-            self.titles.append(b.set_title("max |ΔW| 0.000\n‖ΔW‖/‖W₀‖ 0.0e-00", fontsize="small"))
-        fig.colorbar(self.top[-1], ax=axes[0, :], shrink=0.9, label="entry ($\\mathcal{N}(0,1)$ at init)")
-        fig.suptitle("Hidden-to-hidden weights $W^{(2)}$ of ReLU nets (NTK parameterization)")
+            self.titles.append(b.set_title("max |ΔW| 0.000, ‖ΔW‖/‖W₀‖ 0e-00", fontsize="small"))
+        fig.colorbar(self.top[-1], ax=axes[:, :], shrink=0.6, ticks=[-3, -1.5, 0, 1.5, 3],
+                     label="top row: entry of $W_t$ ($\\mathcal{N}(0,1)$ at init)")
+        fig.suptitle("Hidden-to-hidden weights $W^{(2)}$ of ReLU nets (NTK parameterization)\n"
+                     "bottom colours: $\\pm$ largest change of any width (shared) or $\\pm$ its 99th percentile (own)",
+                     fontsize="medium")
         self.step_text = axes[0, 0].text(-0.3, 1.22, "step 000", transform=axes[0, 0].transAxes, va="bottom",
                                          ha="left", fontsize="medium", fontweight="bold")
         viz.animate(*self.top, *self.bottom, *self.titles, self.step_text)
@@ -305,10 +310,9 @@ class HiddenWeights(viz.Demo):
             d = r["W"][k] - r["W"][0]
             bot.set_data(d[::st, ::st])
             lim = self.dmax if scale == "shared" else self.own[j]
-            if bot.get_clim() != (-lim, lim):
-                bot.set_clim(-lim, lim)  # changes the colour bar: a full redraw, only when the scale changes
+            bot.set_clim(-lim, lim)  # the same colour map as the top row, on the range +-lim (in the title)
             rel = float(np.linalg.norm(d) / np.linalg.norm(r["W"][0]))
-            self.titles[j].set_text(f"max |ΔW| {np.abs(d).max():.3f}\n‖ΔW‖/‖W₀‖ {rel:.1e}")
+            self.titles[j].set_text(f"max |ΔW| {np.abs(d).max():.3f}, ‖ΔW‖/‖W₀‖ {rel:.0e}")
         self.step_text.set_text(f"step {int(step)}")
 
 
@@ -451,8 +455,7 @@ def kappa_sweep(parameterization: str = "standard") -> dict:
 #: Theory slopes (Chizat & Bach; the NTK-parameterization Hessian up to the sqrt(log n) factor).
 KAPPA_THEORY = {"standard": {"jacobian_norm": 0.5, "hessian_norm": 0.0, "kappa": -1.0},
                 "ntk": {"jacobian_norm": 0.0, "hessian_norm": -0.5, "kappa": -0.5}}
-_KAPPA_NAMES = {"jacobian_norm": "gradient norm ‖∇f‖", "hessian_norm": "Hessian norm ‖∇²f‖",
-                "kappa": "κ = |f − y| ‖∇²f‖ / ‖∇f‖²"}
+_KAPPA_NAMES = {"jacobian_norm": "gradient ‖∇f‖", "hessian_norm": "Hessian ‖∇²f‖", "kappa": "κ"}
 CORRECTIONS = ("raw", "divide by sqrt(2 ln n)")
 
 
@@ -470,6 +473,8 @@ class KappaWidth(viz.Demo):
                 "correction": viz.choice("Hessian", list(CORRECTIONS), value="raw", buttons=True)}
 
     def setup(self, fig):
+        for p in ("standard", "ntk"):
+            kappa_sweep(p)  # both, now: the toggle then only switches between stored arrays
         ax = fig.add_subplot()
         self.ax = ax
         self.lines, self.q1, self.q3, self.fits = {}, {}, {}, {}
@@ -479,7 +484,8 @@ class KappaWidth(viz.Demo):
             (self.fits[k],) = ax.plot([], [], color=st["color"], ls=st["linestyle"], lw=1.8)
             (self.q1[k],) = ax.plot([], [], color=st["color"], ls="-", lw=0.7, alpha=0.6)
             (self.q3[k],) = ax.plot([], [], color=st["color"], ls="-", lw=0.7, alpha=0.6)
-        ax.set(xscale="log", yscale="log", xlabel="width $n$ (one hidden tanh layer)", ylabel="value at $x = 1$",
+        ax.set(xscale="log", yscale="log", xlabel="width $n$ (one hidden tanh layer; medians of 20 nets, quartiles thin)",
+               ylabel=r"value at $x = 1$ ($\kappa = |f - y|\,\|\nabla^2 f\| / \|\nabla f\|^2$)",
                xlim=(10, 3e4), ylim=(1e-5, 1e3))
         for k in self.fits:
             self.fits[k].set_label(" " * 60)  # the legend is made once; update() changes its texts
@@ -508,7 +514,7 @@ class KappaWidth(viz.Demo):
             self.fits[k].set_data(ws, fit.predict(ws))
             name = _KAPPA_NAMES[k] + (" / √(2 ln n)" if (divide and k != "jacobian_norm") else "")
             text.set_text(viz.slope_label(name, fit.slope, KAPPA_THEORY[parameterization][k]))
-        self.ax.title.set_text(f"{PARAM_LABEL[parameterization]}: medians of {KAPPA_SEEDS} nets, quartiles thin")
+        self.ax.title.set_text(PARAM_LABEL[parameterization])
 
 
 plot_kappa_width = viz.plot_function(KappaWidth)
