@@ -562,6 +562,17 @@ JS_ARM = """([sliderIndex, scopeId, timeoutMs]) => {
   return before.length;
 }""" % {"sig": JS_SIG_FN, "panel": PANEL, "handle": HANDLE_SEL}
 
+# A slider's value as the learner sees it: the readout text (aria-valuenow alone is rounded by
+# noUiSlider to one decimal, so a 0.05 step can leave it unchanged), plus aria-valuenow.
+JS_SLIDER_VALUE = """(i) => {
+  const s = %(panel)s.querySelector('[data-ntk-slider="' + i + '"]');
+  const h = s && s.querySelector('%(handle)s');
+  const ro = s && s.querySelector('.widget-readout');
+  const shown = (ro ? (ro.textContent || ro.value || '').trim() : '') || (h ? h.getAttribute('aria-valuetext') || '' : '');
+  const now = h ? h.getAttribute('aria-valuenow') : null;
+  return shown ? shown + ' [' + now + ']' : now;
+}""" % {"panel": PANEL, "handle": HANDLE_SEL}
+
 JS_PLOT_COUNT = "(scopeId) => (%s)(%s, scopeId).length" % (JS_SIG_FN, PANEL)
 
 # The Log Console collects outputs that belong to no cell, e.g. a traceback raised in a widget
@@ -868,16 +879,21 @@ def _press_round(page, handle, s: dict, scope: str, opts: CheckOptions, key: str
     presses = []
     px1 = None
     for _ in range(opts.presses):
-        v0 = handle.get_attribute("aria-valuenow", timeout=5000)
-        if key == up and vmax is not None and _num(v0) is not None and _num(v0) >= vmax:
+        v0 = page.evaluate(JS_SLIDER_VALUE, s["index"])
+        now = _num(handle.get_attribute("aria-valuenow", timeout=5000))
+        if key == up and vmax is not None and now is not None and now >= vmax:
             key = down   # bounce at the ends, so every press changes the value
-        elif key == down and vmin is not None and _num(v0) is not None and _num(v0) <= vmin:
+        elif key == down and vmin is not None and now is not None and now <= vmin:
             key = up
         px0 = px1 if px1 is not None else page.evaluate(JS_PIXELS, scope)
         handle.focus(timeout=5000)
         page.evaluate(JS_ARM, [s["index"], scope, int(opts.update_timeout * 1000)])
         page.keyboard.press(key)
-        v1 = handle.get_attribute("aria-valuenow", timeout=5000)
+        v1 = page.evaluate(JS_SLIDER_VALUE, s["index"])
+        deadline = time.monotonic() + 0.5
+        while v1 == v0 and time.monotonic() < deadline:   # the readout follows within a frame
+            time.sleep(0.02)
+            v1 = page.evaluate(JS_SLIDER_VALUE, s["index"])
         if v1 == v0:
             page.evaluate("() => { window.__ntk_cancel = true; }")
         page.wait_for_function("() => window.__ntk_result !== undefined",
@@ -906,7 +922,8 @@ def _nudge_other_sliders(page, panel, others: list, opts: CheckOptions, summary:
     quick = replace(opts, presses=1, update_timeout=min(opts.update_timeout, 2.0))
     summary["other_sliders"] = []
     for s in others:
-        rec = {"cell": s["cell"], "description": s["description"], "value_start": s["value"]}
+        rec = {"cell": s["cell"], "description": s["description"],
+               "value_start": page.evaluate(JS_SLIDER_VALUE, s["index"])}
         summary["other_sliders"].append(rec)
         if s.get("disabled"):
             rec["skipped"] = "disabled"
@@ -940,7 +957,8 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
     for n, (s, kind, how) in enumerate(targets):
         what = f"{kind} slider {s['description']!r} (cell {s['cell']})"
         rec = {"index": s["index"], "cell": s["cell"], "kind": kind, "matched_by": how,
-               "description": s["description"], "value_start": s["value"], "presses": [],
+               "description": s["description"], "value_start": page.evaluate(JS_SLIDER_VALUE, s["index"]),
+               "presses": [],
                "demo_class": s.get("demo_class", ""), "what": what}
         summary["sliders"].append(rec)
         tag = f"slider{n:02d}_{kind}_cell{s['cell']}"
@@ -978,7 +996,7 @@ def _drive_sliders(page, opts: CheckOptions, summary: dict, shot) -> None:
                 moved, changed, ms = _latencies(presses)   # a broken move in round 2 counts too
         rec["presses"] = presses
         all_ms += ms
-        rec["value_end"] = handle.get_attribute("aria-valuenow", timeout=5000)
+        rec["value_end"] = page.evaluate(JS_SLIDER_VALUE, s["index"])
         rec["latency_ms"] = {"n": len(ms), "median": round(statistics.median(ms), 1) if ms else None,
                              "min": min(ms) if ms else None, "max": max(ms) if ms else None}
         shot(f"{tag}_after.png", cell_out)

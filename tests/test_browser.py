@@ -178,7 +178,8 @@ def demo(cls, desc, update):   # a hand-made demo: slider + Output with the figu
     fig, ax = plt.subplots(figsize=(3, 2)); plt.close(fig)
     line, = ax.plot(x, x); ax.set_ylim(-10, 10)
     out = W.Output()
-    s = W.FloatSlider(value=1.0, min=0.5, max=5.0, step=0.5, description=desc, continuous_update=False)
+    # a 0.05 step from 2.1: noUiSlider's aria-valuenow (one decimal) can stay "2.1"; the readout moves
+    s = W.FloatSlider(value=2.1, min=0.5, max=5.0, step=0.05, description=desc, continuous_update=False)
     if cls: s.add_class(cls)
     def cb(change):
         update(line, change["new"])
@@ -207,7 +208,7 @@ demo(None, "raises", boom)""",
     # 3: a slider that changes nothing
     """demo("ntk-width", "inert", lambda line, v: None)""",
     # 4: found by its description only; too slow
-    """def slow(line, v): time.sleep(0.4); line.set_ydata(v * x)
+    """def slow(line, v): time.sleep(0.4); line.set_ydata(5 * np.sin(20 * v * x))
 demo(None, "width", slow)""",
     # 5: a kit demo whose update raises: the traceback shows in the demo's log (an Output widget)
     """Breaks.interact()""",
@@ -265,6 +266,8 @@ def test_harness_selftest_catches_a_broken_notebook(lab, capsys):
     by_desc = next(r for r in s["sliders"] if r["cell"] == 4)
     assert (by_desc["kind"], by_desc["matched_by"], by_desc["figure_scope"]) == ("width", "description", "its cell (cell 4)")
     # the latency is real: never below the 0.4 s the slow callback sleeps, and the slow demo is the slower
+    assert len(by_desc["presses"]) >= 3 and all(p["value_after"] != p["value_before"] for p in by_desc["presses"]), \
+        f"every press must register as a move, also when aria-valuenow rounds it away: {by_desc['presses']}"
     assert all(p["ms"] >= 400 for p in by_desc["presses"]), by_desc["presses"]
     assert good["latency_ms"]["median"] < by_desc["latency_ms"]["median"], (good, by_desc)
     if good["latency_ms"]["median"] > 300:
