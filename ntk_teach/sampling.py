@@ -59,17 +59,20 @@ def sample_mlp_outputs(x, *, width: int, n_nets: int, depth: int = 2, d_in: int 
     g = _gen(seed)
     out = torch.empty(n_nets, G, dtype=torch.float64)
     eye = torch.eye(G, dtype=torch.float64)
-    for k in range(n_nets):
-        W = torch.randn(width, x.shape[1], generator=g, dtype=torch.float64)
-        b = torch.randn(width, generator=g, dtype=torch.float64)
-        a = phi(w_std / math.sqrt(x.shape[1]) * x @ W.T + b_std * b)  # (G, n): layer 1 exactly
+    chunk = max(1, min(n_nets, (2**24) // max(1, G * width)))  # nets per batch: ~128 MB of activations
+    for start in range(0, n_nets, chunk):
+        m = min(chunk, n_nets - start)
+        W = torch.randn(m, width, x.shape[1], generator=g, dtype=torch.float64)
+        b = torch.randn(m, 1, width, generator=g, dtype=torch.float64)
+        a = phi(w_std / math.sqrt(x.shape[1]) * torch.matmul(x, W.transpose(1, 2)) + b_std * b)  # (m, G, n)
         for layer in range(depth):
-            C = (w_std**2 / width) * (a @ a.T) + b_std**2
-            L = torch.linalg.cholesky(C + jitter * float(C.diagonal().mean()) * eye)
+            C = (w_std**2 / width) * torch.bmm(a, a.transpose(1, 2)) + b_std**2  # (m, G, G)
+            scale = jitter * C.diagonal(dim1=1, dim2=2).mean(1)[:, None, None]
+            L = torch.linalg.cholesky(C + scale * eye)
             n_out = width if layer < depth - 1 else 1
-            h = L @ torch.randn(G, n_out, generator=g, dtype=torch.float64)
+            h = torch.bmm(L, torch.randn(m, G, n_out, generator=g, dtype=torch.float64))
             a = phi(h) if layer < depth - 1 else h
-        out[k] = a[:, 0]
+        out[start:start + m] = a[..., 0]
     return out
 
 

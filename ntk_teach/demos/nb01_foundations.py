@@ -64,7 +64,7 @@ def jacobian_gap_slope(radii=(1e-3, 3e-3, 1e-2, 3e-2, 1e-1)):
 @viz.register_demo
 class JacobianMap(viz.Demo):
     """Left: a circle of radius r around p0. Right: its image under the map G (solid) and under the
-    linear map G(p0) + J(p0) dp (dashed). Shrink r: the two images merge, with a gap proportional to r^2."""
+    linear map J(p0) dp (dashed), both divided by r. Shrink r: the two merge; the gap is proportional to r^2."""
 
     name = "01.jacobian_map"
     figsize = (9.0, 3.8)
@@ -76,23 +76,24 @@ class JacobianMap(viz.Demo):
         self.ax, self.ax2 = fig.subplots(1, 2)
         (self.inp,) = self.ax.plot([], [], **viz.series_style(0, marker=False))
         self.ax.plot(*P0.numpy(), "k+", markersize=12)
-        self.ax.set(xlabel="$p_1$", ylabel="$p_2$", aspect="equal", title="input: circle around $p_0$")
-        (self.ex,) = self.ax2.plot([], [], label="$G(p_0 + dp)$", **viz.series_style(0, marker=False))
-        (self.li,) = self.ax2.plot([], [], label="$G(p_0) + J\\,dp$", **viz.series_style(1, marker=False))
-        self.ax2.set(xlabel="$G_1$", ylabel="$G_2$", aspect="equal")
+        p0 = P0.numpy()
+        self.ax.set(xlabel="$p_1$", ylabel="$p_2$", aspect="equal", title="input: circle of radius $r$ around $p_0$",
+                    xlim=(p0[0] - 1.1, p0[0] + 1.1), ylim=(p0[1] - 1.1, p0[1] + 1.1))
+        (self.ex,) = self.ax2.plot([], [], label="$(G(p_0 + dp) - G(p_0)) / r$", **viz.series_style(0, marker=False))
+        (self.li,) = self.ax2.plot([], [], label="$J\\,dp / r$ (linear)", **viz.series_style(1, marker=False))
+        self.ax2.set(xlabel="$\\Delta G_1 / r$", ylabel="$\\Delta G_2 / r$", aspect="equal", xlim=(-2.5, 2.5),
+                     ylim=(-2.5, 2.5))
         self.ax2.legend(loc="upper left", fontsize=8)
-        self.relayout = True
+        viz.animate(self.inp, self.ex, self.li, self.ax2.title)
 
     def update(self, radius=0.5):
-        inp, ex, li, gap = jacobian_gap(float(radius))
+        r = float(radius)
+        inp, ex, li, gap = jacobian_gap(r)
+        g0 = plane_map(P0).numpy()
         self.inp.set_data(inp[:, 0], inp[:, 1])
-        self.ex.set_data(ex[:, 0], ex[:, 1])
-        self.li.set_data(li[:, 0], li[:, 1])
-        for ax, pts in ((self.ax, inp), (self.ax2, np.vstack([ex, li]))):
-            c, s = pts.mean(0), 0.65 * np.ptp(pts, axis=0).max()
-            ax.set_xlim(c[0] - s, c[0] + s)
-            ax.set_ylim(c[1] - s, c[1] + s)
-        self.ax2.set_title(f"r = {radius:.3g}: max gap {gap:.2e} = {gap / radius**2:.2f} r$^2$", fontsize=10)
+        self.ex.set_data((ex[:, 0] - g0[0]) / r, (ex[:, 1] - g0[1]) / r)
+        self.li.set_data((li[:, 0] - g0[0]) / r, (li[:, 1] - g0[1]) / r)
+        self.ax2.title.set_text(f"images scaled by 1/r: max gap {gap:.2e} = {gap / r**2:.2f} r$^2$")
 
 
 plot_jacobian_map = viz.plot_function(JacobianMap)
@@ -132,6 +133,7 @@ class EulerSteps(viz.Demo):
                                      color=viz.THEORY_COLOR)
         self.ax2.set(xlabel="step size $h$", ylabel="growth factor per step", ylim=(0, 1.8))
         self.ax2.legend(loc="upper left", fontsize=8)
+        viz.animate(self.pts, self.mark, self.ax.title)
 
     def update(self, h=0.5):
         h = float(h)
@@ -141,7 +143,7 @@ class EulerSteps(viz.Demo):
         g = abs(1 + A * h)
         self.mark.set_data([h], [g])
         verdict = "decays" if g < 1 else ("stays" if g == 1 else "diverges")
-        self.ax.set_title(f"$dy/dt = -y$, Euler with h = {h:.1f}: {verdict}", fontsize=10)
+        self.ax.title.set_text(f"dy/dt = -y, Euler with h = {h:.1f}: {verdict}")
 
 
 plot_euler = viz.plot_function(EulerSteps)
@@ -183,12 +185,12 @@ class CLT(viz.Demo):
         self.ax, self.ax2 = fig.subplots(1, 2)
         self.edges = np.linspace(-4, 4, 61)
         c = 0.5 * (self.edges[1:] + self.edges[:-1])
-        self.bars = self.ax.bar(c, np.zeros_like(c), width=np.diff(self.edges), color=viz.COLORS[0], alpha=0.55,
-                                label="20 000 means (standardized)")
+        self.bars = self.ax.stairs(np.zeros_like(c), self.edges, fill=True, color=viz.COLORS[0], alpha=0.55,
+                                   label="20 000 means (standardized)")
         xs = np.linspace(-4, 4, 300)
         self.ax.plot(xs, np.exp(-xs**2 / 2) / math.sqrt(2 * math.pi), color=viz.THEORY_COLOR, linestyle="--",
                      linewidth=2, label="$N(0, 1)$")
-        self.ax.set(xlabel=r"$(\bar x_N - \mu) / (\sigma / \sqrt{N})$", ylabel="density", xlim=(-4, 4))
+        self.ax.set(xlabel=r"$(\bar x_N - \mu) / (\sigma / \sqrt{N})$", ylabel="density", xlim=(-4, 4), ylim=(0, 1.0))
         self.ax.legend(loc="upper left", fontsize=8)
         t = ks_table()
         for k, dist in enumerate(("exponential", "bernoulli(0.2)")):
@@ -202,19 +204,18 @@ class CLT(viz.Demo):
         self.ax2.set(xscale="log", yscale="log", xlabel="$N$", ylabel="KS distance to the normal")
         self.ax2.legend(loc="lower left", fontsize=8)
         self.ax2.set_title("exact laws (Gamma, Binomial); fit $N \\geq 16$", fontsize=10)
+        viz.animate(self.bars, self.mark, self.ax.title)
 
     def update(self, N=4, dist="exponential"):
         m, v, _ = distribution_moments(dist)
         z = (means_of(dist, int(N)) - m) / math.sqrt(v / int(N))
         counts, _ = np.histogram(z, bins=self.edges)
         dens = counts / (z.shape[0] * np.diff(self.edges))
-        for bar, hgt in zip(self.bars, dens):
-            bar.set_height(hgt)
-        self.ax.set_ylim(0, max(0.6, 1.1 * float(dens.max())))
+        self.bars.set_data(dens)
         t = ks_table()
         key = dist if dist in t else "exponential"
         self.mark.set_data([N], [t[key][list(N_OPTIONS).index(int(N))]] if dist in t else ([], []))
-        self.ax.set_title(f"means of N = {N} {dist} draws", fontsize=10)
+        self.ax.title.set_text(f"means of N = {N} {dist} draws")
 
 
 plot_clt = viz.plot_function(CLT)
@@ -262,11 +263,12 @@ class CLT2D(viz.Demo):
         self.ax.set(xlabel="first coordinate", ylabel="second coordinate", xlim=(-4, 6), ylim=(-4, 6),
                     aspect="equal")
         self.ax.legend(loc="upper left", fontsize=8)
+        viz.animate(self.pts, self.ax.title)
 
     def update(self, N=1):
         p = scaled_means_2d(int(N))
         self.pts.set_data(p[:, 0], p[:, 1])
-        self.ax.set_title(f"N = {N}: {100 * fraction_in_ellipse(p):.1f} % inside (Gaussian: 86.5 %)", fontsize=10)
+        self.ax.title.set_text(f"N = {N}: {100 * fraction_in_ellipse(p):.1f} % inside (Gaussian: 86.5 %)")
 
 
 plot_clt_2d = viz.plot_function(CLT2D)
@@ -313,22 +315,24 @@ class Taylor(viz.Demo):
         self.hs = hs
         self.err_lines = [self.ax2.plot(hs, hs, label=lab, **viz.series_style(i, marker=False))[0]
                           for i, lab in enumerate(("order 1", "order 2"))]
-        self.ax2.set(xscale="log", yscale="log", xlabel="distance $h = x - a$", ylabel="$|f(x) - T(x)|$")
+        self.ax2.set(xscale="log", yscale="log", xlabel="distance $h = x - a$", ylabel="$|f(x) - T(x)|$",
+                     ylim=(1e-12, 1e-1))
+        self.ax2.legend(loc="lower right", fontsize=8)
+        viz.animate(self.poly, self.pt, *self.err_lines, self.ax.title, self.ax2.title)
 
     def update(self, k=1, a=0.5):
         a = float(a)
         c = _coeffs(a, int(k))
         self.poly.set_ydata(np.clip(taylor_polynomial(c, a, X_T), -10, 10))
         self.pt.set_data([a], [c[0]])
-        self.ax.set_title(f"order {k} around a = {a:+.2f}", fontsize=10)
+        self.ax.title.set_text(f"order {k} around a = {a:+.2f}")
         f = example_function(torch.tensor(a + self.hs)).numpy()
-        labels = []
+        slopes = []
         for order, line in ((1, self.err_lines[0]), (2, self.err_lines[1])):
             err = np.abs(f - taylor_polynomial(_coeffs(a, order), a, a + self.hs)) + 1e-18
             line.set_ydata(err)
-            labels.append(viz.slope_label(f"order {order}", taylor_error_fit(order, a).slope, order + 1))
-        self.ax2.set_ylim(1e-12, 1e-1)
-        self.ax2.legend(self.err_lines, labels, loc="lower right", fontsize=8)
+            slopes.append(taylor_error_fit(order, a).slope)
+        self.ax2.title.set_text(f"fitted slopes {slopes[0]:.2f} and {slopes[1]:.2f} (theory 2 and 3)")
 
 
 plot_taylor = viz.plot_function(Taylor)
@@ -368,12 +372,13 @@ class KernelRegression(viz.Demo):
         (self.krr,) = self.ax.plot(x, x, label="kernel ridge regression", **viz.series_style(1, marker=False))
         self.ax.set(xlabel="$x$", ylabel="prediction", xlim=(-3.5, 3.5), ylim=(-2, 2))
         self.ax.legend(loc="upper left", fontsize=8)
+        viz.animate(self.nw, self.krr, self.ax.title)
 
     def update(self, length_scale=0.5, ridge=1e-2):
         nw, krr = kernel_predictions(float(length_scale), float(ridge))
         self.nw.set_ydata(nw)
         self.krr.set_ydata(krr)
-        self.ax.set_title(f"RBF kernel, length-scale {length_scale:.3g}, ridge {ridge:.1g}", fontsize=10)
+        self.ax.title.set_text(f"RBF kernel, length-scale {length_scale:.3g}, ridge {ridge:.1g}")
 
 
 plot_kernel_regression = viz.plot_function(KernelRegression)
@@ -409,10 +414,12 @@ class GaussianProcess(viz.Demo):
         self.samples = [self.ax.plot(x, x, **viz.series_style(k, marker=False))[0] for k in range(5)]
         self.ax.set(xlabel="$x$", ylabel="$f(x)$", xlim=(-3.5, 3.5), ylim=(-3.2, 3.2), title="prior samples")
         (self.mean,) = self.ax2.plot(x, x, label="posterior mean", **viz.series_style(0, marker=False))
-        self.band = None
+        (self.up,) = self.ax2.plot(x, x, color=viz.COLORS[0], linestyle=":", linewidth=1.5, label="$\\pm 2\\sigma$")
+        (self.lo,) = self.ax2.plot(x, x, color=viz.COLORS[0], linestyle=":", linewidth=1.5)
         self.ax2.plot(X_GP, Y_GP, "o", color=viz.THEORY_COLOR, label="observations")
         self.ax2.set(xlabel="$x$", xlim=(-3.5, 3.5))
         self.ax2.legend(loc="lower left", fontsize=8)
+        viz.animate(*self.samples, self.mean, self.up, self.lo, self.ax.title, self.ax2.title)
 
     def update(self, length_scale=1.0):
         ls = float(length_scale)
@@ -421,12 +428,10 @@ class GaussianProcess(viz.Demo):
         post = gp_fit(ls)
         m, sd = post.mean.numpy(), post.std.numpy()
         self.mean.set_ydata(m)
-        if self.band is not None:
-            self.band.remove()
-        self.band = self.ax2.fill_between(X_TEST.numpy(), m - 2 * sd, m + 2 * sd, color=viz.COLORS[0], alpha=0.2,
-                                          label="$\\pm 2\\sigma$")
-        self.ax2.set_title(f"posterior, length-scale {ls:.2g} (jitter {post.jitter:.0e})", fontsize=10)
-        self.ax.set_title(f"prior samples, length-scale {ls:.2g}", fontsize=10)
+        self.up.set_ydata(m + 2 * sd)
+        self.lo.set_ydata(m - 2 * sd)
+        self.ax2.title.set_text(f"posterior, length-scale {ls:.2g} (jitter {post.jitter:.0e})")
+        self.ax.title.set_text(f"prior samples, length-scale {ls:.2g}")
 
 
 plot_gp = viz.plot_function(GaussianProcess)

@@ -98,8 +98,10 @@ class Gallery(viz.Demo):
         (self.up,) = self.ax.plot(x, x, color=viz.THEORY_COLOR, linestyle="--", linewidth=2.2,
                                   label=r"$\pm 2\sqrt{\Sigma(x, x)}$ (infinite width)")
         (self.lo,) = self.ax.plot(x, x, color=viz.THEORY_COLOR, linestyle="--", linewidth=2.2)
-        self.ax.set(xlabel="input $x$", ylabel=r"$f(x;\theta_0)$", xlim=(-4, 4))
+        top = 3.2 * max(float(nngp_std(b).max()) for b in B_CHOICES)
+        self.ax.set(xlabel="input $x$", ylabel=r"$f(x;\theta_0)$", xlim=(-4, 4), ylim=(-top, top))
         self.ax.legend(loc="upper left", fontsize=9)
+        viz.animate(*self.lines, self.up, self.lo, self.ax.title)
 
     def update(self, width=1, b_std=0.1):
         ys = gallery_outputs(int(width), float(b_std))
@@ -108,11 +110,9 @@ class Gallery(viz.Demo):
         s = nngp_std(float(b_std))
         self.up.set_ydata(2 * s)
         self.lo.set_ydata(-2 * s)
-        top = 3.2 * float(s.max())
-        self.ax.set_ylim(-top, top)
         frac = band_fraction(int(width), float(b_std))
-        self.ax.set_title(f"100 random nets, width {width}, $b_{{std}}$ = {b_std} (NTK param.): "
-                          f"{100 * frac:.1f} % inside the band")
+        self.ax.title.set_text(f"100 random nets, width {width}, b_std = {b_std} (NTK param.): "
+                               f"{100 * frac:.1f} % inside the band")
 
 
 plot_gallery = viz.plot_function(Gallery)
@@ -173,8 +173,8 @@ class CLT(viz.Demo):
         self.sd = math.sqrt(var)
         self.edges = np.linspace(-4 * self.sd, 4 * self.sd, 61)
         centers = 0.5 * (self.edges[1:] + self.edges[:-1])
-        self.bars = self.ax.bar(centers, np.zeros_like(centers), width=np.diff(self.edges), color=viz.COLORS[0],
-                                alpha=0.55, label="20 000 random nets")
+        self.bars = self.ax.stairs(np.zeros_like(centers), self.edges, fill=True, color=viz.COLORS[0], alpha=0.55,
+                                   label="20 000 random nets")
         xs = np.linspace(self.edges[0], self.edges[-1], 300)
         self.ax.plot(xs, np.exp(-xs**2 / (2 * var)) / math.sqrt(2 * math.pi * var), color=viz.THEORY_COLOR,
                      linestyle="--", linewidth=2.2, label=r"$N(0, \Sigma(x_0, x_0))$, infinite width")
@@ -199,17 +199,17 @@ class CLT(viz.Demo):
         self.ax2.set(xscale="log", yscale="log", xlabel="width $n$", ylabel="excess kurtosis of $f(x_0)$")
         self.ax2.legend(loc="lower left", fontsize=8)
         self.ax2.set_title("non-Gaussianity vs width (fit: $n \\geq 16$)")
+        viz.animate(self.bars, self.mark, self.ax.title)
 
     def update(self, width=4):
         f = output_samples_at_x0(int(width))
         counts, _ = np.histogram(f, bins=self.edges)
         dens = counts / (f.shape[0] * np.diff(self.edges))
-        for bar, h in zip(self.bars, dens):
-            bar.set_height(h)
+        self.bars.set_data(dens)
         t = kurtosis_table()
         k = t["exact"][list(CLT_WIDTHS).index(int(width))]
         self.mark.set_data([width], [k])
-        self.ax.set_title(f"width {width} (NTK param., $b_{{std}}$ = 0.1): excess kurtosis {k:.3g}")
+        self.ax.title.set_text(f"width {width} (NTK param., b_std = 0.1): excess kurtosis {k:.3g}")
 
 
 plot_clt = viz.plot_function(CLT)
@@ -241,18 +241,19 @@ class Recursion(viz.Demo):
         ext = (-3, 3, -3, 3)
         self.ims = []
         for l, ax in enumerate(self.axes, start=1):
-            im = ax.imshow(np.zeros((41, 41)), origin="lower", extent=ext, cmap="viridis")
-            fig.colorbar(im, ax=ax, shrink=0.85)
+            im = ax.imshow(np.zeros((41, 41)), origin="lower", extent=ext, cmap="viridis", vmin=-1, vmax=1)
             ax.set(xlabel="$x'$", ylabel="$x$" if l == 1 else None)
             self.ims.append(im)
+        fig.colorbar(self.ims[-1], ax=list(self.axes), shrink=0.85, label="kernel / its largest value")
+        viz.animate(*self.ims, *(ax.title for ax in self.axes))
 
     def update(self, b_std=0.1):
         sig = recursion_layers(float(b_std))
-        names = [r"$\Sigma^1 = x x' + b_{std}^2$", r"$\Sigma^2$ (hidden layer 1)", r"$\Sigma^3$ (output)"]
+        names = ["Sigma^1 = x x' + b_std^2", "Sigma^2 (hidden layer 1)", "Sigma^3 (output)"]
         for im, s, ax, name in zip(self.ims, sig, self.axes, names):
-            im.set_data(s)
-            im.set_clim(float(s.min()), float(s.max()))
-            ax.set_title(f"{name}, $b_{{std}}$={b_std}", fontsize=9)
+            m = float(np.abs(s).max())
+            im.set_data(s / m)
+            ax.title.set_text(f"{name}\nb_std = {b_std}, max {m:.3g}")
 
 
 plot_recursion = viz.plot_function(Recursion)
@@ -321,12 +322,13 @@ class CovarianceVsWidth(viz.Demo):
         ax.legend(loc="lower left", fontsize=8)
         ax.set_title(f"{COV_SEEDS} seeds per width", fontsize=9)
         self._fit = fit
+        viz.animate(self.im_emp, self.im_diff, self.mark, self.axes[0].title)
 
     def update(self, width=16, seed=0):
         c = one_network_nngp(int(width), int(seed))
         self.im_emp.set_data(c)
         self.im_diff.set_data(c - self.limit)
-        self.axes[0].set_title(f"$C(x, x')$, one net, width {width}", fontsize=9)
+        self.axes[0].title.set_text(f"C(x, x'), one net, width {width}")
         self.mark.set_data([width], [float(self._fit.predict([width])[0])])
 
 
@@ -369,8 +371,10 @@ class GPvsNets(viz.Demo):
                           for k in range(8)]
         self.gp_lines = [self.ax2.plot(x, x, **viz.series_style(k, marker=False), linewidth=1.3)[0]
                          for k in range(8)]
-        self.ax.set(xlabel="input $x$", ylabel="$f(x)$", xlim=(-4, 4))
+        top = 3.2 * max(float(nngp_std(b).max()) for b in B_CHOICES)
+        self.ax.set(xlabel="input $x$", ylabel="$f(x)$", xlim=(-4, 4), ylim=(-top, top))
         self.ax2.set(xlabel="input $x$", xlim=(-4, 4))
+        viz.animate(*self.net_lines, *self.gp_lines, self.ax.title, self.ax2.title)
 
     def update(self, b_std=1.0, seed=0):
         nets = gallery_outputs(1024, float(b_std))
@@ -379,10 +383,8 @@ class GPvsNets(viz.Demo):
             line.set_ydata(y)
         for line, y in zip(self.gp_lines, gp_draws(float(b_std))):
             line.set_ydata(y)
-        top = 3.2 * float(nngp_std(float(b_std)).max())
-        self.ax.set_ylim(-top, top)
-        self.ax.set_title(f"random nets, width 1024 (NTK param., $b_{{std}}$={b_std})", fontsize=10)
-        self.ax2.set_title(f"GP samples, analytic NNGP kernel ($b_{{std}}$={b_std})", fontsize=10)
+        self.ax.title.set_text(f"random nets, width 1024 (NTK param., b_std = {b_std})")
+        self.ax2.title.set_text(f"GP samples, analytic NNGP kernel (b_std = {b_std})")
 
 
 plot_gp_vs_nets = viz.plot_function(GPvsNets)
@@ -444,6 +446,8 @@ class DepthCorrelation(viz.Demo):
         self.ax2.set(xlabel="input $x$", ylabel=r"$\Sigma(1, x)\ /\ \max_x \Sigma(1, x)$", xlim=(-4, 4),
                      ylim=(-0.05, 1.05))
         self.ax2.legend(loc="upper left", fontsize=8)
+        self.ax2.set_title("deeper: flatter kernel", fontsize=10)
+        viz.animate(*self.lines, *self.klines, self.ax.title)
 
     def update(self, b_std=0.1):
         rho = correlations_vs_depth(round(float(b_std), 6))
@@ -451,8 +455,7 @@ class DepthCorrelation(viz.Demo):
             line.set_ydata(rho[:, k])
         for line, k in zip(self.klines, normalized_kernels(round(float(b_std), 6))):
             line.set_ydata(k)
-        self.ax.set_title(f"ReLU, $w_{{std}}$ = 1, $b_{{std}}$ = {b_std:.1f} (any parameterization)", fontsize=10)
-        self.ax2.set_title("deeper: flatter kernel", fontsize=10)
+        self.ax.title.set_text(f"ReLU, w_std = 1, b_std = {b_std:.1f} (any parameterization)")
 
 
 plot_depth_correlation = viz.plot_function(DepthCorrelation)
