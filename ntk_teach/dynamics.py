@@ -20,7 +20,6 @@ exponent carries an extra ``1/N``.)
 """
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass, field
 
@@ -30,7 +29,7 @@ from torch import nn
 from torch.func import stack_module_state
 
 from ._validate import as_tensor, check_float, check_int, check_memory
-from .nets import MLP, Centered
+from .nets import MLP
 
 
 def mse_loss(outputs: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

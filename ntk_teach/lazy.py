@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.func import functional_call, jvp
 
-from ._validate import as_tensor, check_float, check_int
+from ._validate import as_tensor, check_int
 
 
 # ------------------------------------------------------------------ linearize

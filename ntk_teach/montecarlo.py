@@ -34,12 +34,12 @@ Everything is float64 unless ``dtype`` is passed through ``mlp_kwargs``.
 from __future__ import annotations
 
 import math
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ._threads import torch_threads
 from ._validate import as_tensor, check_choice, check_float, check_int, check_memory
 from .empirical import empirical_ntk
 from .kernels import analytic_nngp, analytic_ntk
@@ -49,26 +49,16 @@ from .stats import Fit
 KINDS = ("ntk", "nngp")
 
 
-@contextmanager
 def intra_op_threads(n: int | None):
     """Run the block with ``torch.set_num_threads(n)`` and restore the previous setting (``n=None``: leave it).
 
-    The loops of this module evaluate many *small* networks one after another (matrices of a few
-    inputs by a few hundred units). Intra-op parallelism buys little there, and on a machine where
-    other processes compete for the cores OpenMP worker threads spin-wait at every operation: we
-    measured the same Monte Carlo loop 10-50x slower with 2 threads than with 1 on a busy 2-core
-    machine. So these functions default to ``threads=1``.
+    The loops of this module evaluate many *small* networks one after another; on a busy 2-core
+    machine the same Monte Carlo loop ran 10-50x slower with 2 threads than with 1, so these
+    functions default to ``threads=1`` (see :mod:`ntk_teach._threads`).
     """
-    if n is None:
-        yield
-        return
-    n = check_int("threads", n, minimum=1)
-    old = torch.get_num_threads()
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    if n is not None:
+        check_int("threads", n, minimum=1)
+    return torch_threads(n)
 
 
 # ------------------------------------------------------------------ one network

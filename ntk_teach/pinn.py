@@ -47,7 +47,6 @@ use the NTK parameterization ``u = 1/sqrt(m) W1 tanh(W0 x~ + b0) + b1`` with all
 """
 from __future__ import annotations
 
-import contextlib
 import math
 import warnings
 from dataclasses import dataclass, field
@@ -57,22 +56,15 @@ import torch
 from torch import nn
 from torch.func import functional_call, grad, hessian, jvp, vmap
 
+from ._threads import torch_threads
 from ._validate import as_tensor, check_choice, check_float, check_int, check_memory
 
 WEIGHTINGS = ("none", "ntk")
 
 
-@contextlib.contextmanager
 def _one_thread():
-    """Run small tensor work on one thread (restored afterwards): for the ``(100 x m)`` arrays
-    of this module, thread start-up costs more than it saves, and on a shared machine
-    oversubscribed threads are many times slower."""
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    """Run small tensor work on one thread (restored afterwards); see :mod:`ntk_teach._threads`."""
+    return torch_threads(1)
 
 
 # ----------------------------------------------------------------------------- the problem

@@ -50,33 +50,22 @@ Functions
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from typing import NamedTuple
 
 import numpy as np
 import torch
 
+from ._threads import torch_threads
 from ._validate import as_tensor, check_choice, check_float, check_int
 
 REGIMES = ("ntk", "nngp")
 
 
-@contextlib.contextmanager
 def single_threaded():
-    """Run torch on one thread inside the block (restored afterwards).
-
-    The matrices here are small (N <= a few hundred): one thread is as fast as two on an idle
-    machine, and many times faster on a busy one, where idle-waiting worker threads stall
-    (measured on a loaded 2-core machine: 0.4 s on one thread against 20 s on two for
-    :func:`learning_curve`).
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    """Run torch on one thread inside the block (restored afterwards); see :mod:`ntk_teach._threads`
+    (measured on a loaded 2-core machine: 0.4 s on one thread against 20 s on two for :func:`learning_curve`)."""
+    return torch_threads(1)
 
 
 class Gaussian(NamedTuple):

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 
 from ._validate import as_inputs, check_choice, check_float, check_int, check_memory

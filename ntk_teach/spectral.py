@@ -25,13 +25,13 @@ training in :func:`train_centered_members`).
 """
 from __future__ import annotations
 
-import contextlib
 import math
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ._threads import torch_threads
 from ._validate import as_tensor, check_float, check_int
 from .dynamics import _eig
 
@@ -42,20 +42,9 @@ __all__ = [
 ]
 
 
-@contextlib.contextmanager
 def single_thread():
-    """Run torch on one intra-op thread inside the block, then restore the previous setting.
-
-    The networks of the course are small (width <= 1024, a few inputs). For them one thread is
-    about as fast as two on an idle machine and up to 30 times faster on a busy one, where
-    OpenMP threads spin waiting for each other (measured on the course's 2-core machine).
-    """
-    old = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
+    """Run torch on one intra-op thread inside the block, then restore it; see :mod:`ntk_teach._threads`."""
+    return torch_threads(1)
 
 
 # ---------------------------------------------------------------------------- modes

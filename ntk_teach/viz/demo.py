@@ -79,17 +79,16 @@ row ``ntk-controls`` (each control ``ntk-control`` plus ``ntk-width`` / ``ntk-al
 """
 from __future__ import annotations
 
-import contextlib
 import functools
 import importlib
 import inspect
 import pkgutil
 import re
-import sys
 import time
 
 import ipywidgets as widgets
 
+from .._threads import torch_threads  # noqa: F401  (re-exported: viz.torch_threads)
 from .controls import controls_box
 from .figure import PersistentFigure
 from .style import new_figure
@@ -167,23 +166,6 @@ class Demo:
         return DemoView(cls(), backend=backend, **params)
 
 
-@contextlib.contextmanager
-def torch_threads(n: int | None):
-    """Run a block with ``torch.set_num_threads(n)`` and restore the old value (no-op for None,
-    or when torch is not imported)."""
-    torch = sys.modules.get("torch")
-    if n is None or torch is None:
-        yield
-        return
-    old = torch.get_num_threads()
-    if old == n:
-        yield
-        return
-    torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old)
 
 
 def _update_defaults(cls) -> dict:
