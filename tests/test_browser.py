@@ -11,7 +11,9 @@ One JupyterLab (127.0.0.1, random token, serving a temporary copy of notebooks/)
 Chromium serve the whole module. Without Chromium or playwright the tests skip with an install
 hint; with $CI set they fail instead. Environment knobs: NTK_CHROMIUM (browser path),
 NTK_BROWSER_PRESSES (key presses per slider, default 5), NTK_BROWSER_NB_BUDGET (seconds per
-notebook, default 60, so 8 notebooks stay under 10 minutes), NTK_BROWSER_LATENCY_MS (the median
+notebook, default 75), NTK_BROWSER_SUITE_BUDGET (seconds for this whole module when it checks
+every notebook, default 600: 10 minutes), NTK_BROWSER_RUN_TIMEOUT (seconds for Run All, default
+120), NTK_BROWSER_LATENCY_MS (the median
 limit, default 300; CI uses the default, raise it only on a machine other jobs are loading).
 """
 from __future__ import annotations
@@ -37,7 +39,8 @@ REPO = Path(__file__).resolve().parents[1]
 NB_DIR = REPO / "notebooks"
 ARTIFACTS = REPO / "ci-artifacts" / "browser"
 NOTEBOOKS = sorted(p.name for p in NB_DIR.glob("*.ipynb"))
-NB_BUDGET_S = float(os.environ.get("NTK_BROWSER_NB_BUDGET", "60"))
+NB_BUDGET_S = float(os.environ.get("NTK_BROWSER_NB_BUDGET", "75"))
+SUITE_BUDGET_S = float(os.environ.get("NTK_BROWSER_SUITE_BUDGET", "600"))
 RUN_TIMEOUT_S = float(os.environ.get("NTK_BROWSER_RUN_TIMEOUT", "120"))
 PRESSES = int(os.environ.get("NTK_BROWSER_PRESSES", "5"))
 LATENCY_MS = float(os.environ.get("NTK_BROWSER_LATENCY_MS", "300"))
@@ -74,7 +77,7 @@ class Lab:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         self.timings: dict = {}
         self.closed_report: dict | None = None
-        t = time.monotonic()
+        self.t0 = t = time.monotonic()
         self.server = H.LabServer(root=self.root, workdir=tmp / "lab", log_path=ARTIFACTS / "jupyterlab.log")
         self.pw = None
         self.browser = None
@@ -161,9 +164,8 @@ def test_notebook_in_jupyterlab(lab, notebook, capsys):
         warnings.warn(f"{notebook} has no width/alpha slider; only run-all and widget rendering were checked")
     problems = list(s["failures"])
     if t["total"] > NB_BUDGET_S:
-        problems.append(f"took {t['total']} s in the browser (budget {NB_BUDGET_S:.0f} s per notebook, so "
-                        f"that 8 notebooks stay under 10 minutes): {t}; 1-min load average "
-                        f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+        problems.append(f"took {t['total']} s in the browser (budget {NB_BUDGET_S:.0f} s per notebook): {t}; "
+                        f"1-min load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     assert not problems, f"{notebook} in JupyterLab:\n- " + "\n- ".join(problems) + \
         f"\n(details: {out / 'summary.json'})"
 
@@ -312,15 +314,18 @@ def test_harness_selftest_reports_a_hung_cell(lab, capsys):
 def test_zz_lab_stops_and_leaves_nothing_behind(lab, capsys):
     """Runs last: JupyterLab stops by its pid/process group, no kernel, driver or Chromium
     survives, and nothing in the repo's notebooks/ was written."""
+    elapsed = time.monotonic() - lab.t0
+    checked = [k for k in lab.timings if k.endswith(".ipynb")]
     running = H.marked_processes(lab.server.marker)
     assert lab.server.proc.pid in [p for p, _ in running], f"the run marker does not find JupyterLab: {running}"
     assert any("chrom" in name for _, name in running), f"the run marker does not find Chromium: {running}"
     rep = lab.close()
-    timings = dict(lab.timings, stop=rep["server"])
+    timings = dict(lab.timings, stop=rep["server"], module_s=round(elapsed, 1))
     (ARTIFACTS / "timings.json").write_text(json.dumps(timings, indent=2))
     nb_times = [v["total_s"] for k, v in lab.timings.items() if k.endswith(".ipynb") and v["total_s"]]
     _report(capsys, f"JupyterLab start {lab.timings.get('server_start_s')} s; {len(nb_times)} notebook(s) "
-                    f"in {sum(nb_times):.1f} s; stopped via {rep['server']['method']}")
+                    f"in {sum(nb_times):.1f} s; whole module {elapsed:.0f} s; stopped via "
+                    f"{rep['server']['method']}")
     assert rep["server"]["returncode"] is not None, "JupyterLab did not exit"
     assert rep["server"]["tracked"], "no JupyterLab process was tracked"
     assert not rep["server_processes_alive"], f"JupyterLab/kernel processes still alive: {rep}"
@@ -328,6 +333,10 @@ def test_zz_lab_stops_and_leaves_nothing_behind(lab, capsys):
     assert not rep["marked_processes_alive"], f"processes of this run still alive 10 s after stop: {rep}"
     log = (ARTIFACTS / "jupyterlab.log").read_text(errors="replace")
     assert "127.0.0.1" in log and lab.server.token not in log, "server log missing, or it shows the token"
+    if NOTEBOOKS and sorted(checked) == NOTEBOOKS:   # the whole suite ran (not a -k selection)
+        assert elapsed <= SUITE_BUDGET_S * max(1.0, len(NOTEBOOKS) / 8), (
+            f"the browser suite took {elapsed:.0f} s for {len(NOTEBOOKS)} notebooks (budget "
+            f"{SUITE_BUDGET_S:.0f} s for 8); 1-min load average {os.getloadavg()[0]:.1f}: {timings}")
     assert REPO not in lab.root.parents and lab.root != REPO, "JupyterLab must serve a temporary copy"
     if NB_DIR.is_dir():
         changed = sorted(k for k, v in _digest(NB_DIR).items() if lab.repo_notebooks_before.get(k) != v)
