@@ -8,12 +8,18 @@ Three pieces, each usable on its own:
   (settings, workspaces, runtime files, checkpoints and the Jupyter config all in temporary
   folders, autosave off, no news), stopped by its pid/process group, with a check that no
   process it started survives.
-* ``check_notebook()`` -- open one notebook, Run > Run All Cells, collect errors, broken widgets
-  and Log Console tracebacks, then move every width/alpha slider with the arrow keys and measure
-  key press -> changed figure. It returns a summary dict with a ``failures`` list; it asserts
-  nothing itself, so the test decides and a self-test can check that broken notebooks fail.
+* ``check_notebook()`` -- open one notebook (fresh browser context and JupyterLab workspace),
+  Run > Run All Cells, collect error outputs, widgets that fail to display or stay "Loading
+  widget...", tracebacks in Output widgets and in the Log Console; then move every width/alpha
+  slider (class ``ntk-width``/``ntk-alpha``, else its description) with the arrow keys and time
+  key press -> changed figure (the figure of the slider's own demo, else of its cell), and move
+  every other slider once so a raising callback shows up. It returns a summary dict with a
+  ``failures`` list and asserts nothing itself, so the test decides and a self-test can check
+  that broken notebooks fail.
 
-Every wait is bounded (Playwright calls carry timeouts, loops carry deadlines).
+Every wait is bounded: Playwright calls carry timeouts, loops carry deadlines, and a SIGALRM
+watchdog covers page.evaluate(), which has no timeout of its own. Every process of a run carries
+a random marker in its environment (MARKER_VAR), so "nothing left behind" is checked exactly.
 """
 from __future__ import annotations
 
@@ -27,7 +33,6 @@ import socket
 import statistics
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error

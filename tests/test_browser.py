@@ -13,8 +13,8 @@ hint; with $CI set they fail instead. Environment knobs: NTK_CHROMIUM (browser p
 NTK_BROWSER_PRESSES (key presses per slider, default 5), NTK_BROWSER_NB_BUDGET (seconds per
 notebook, default 75), NTK_BROWSER_SUITE_BUDGET (seconds for this whole module when it checks
 every notebook, default 600: 10 minutes), NTK_BROWSER_RUN_TIMEOUT (seconds for Run All, default
-120), NTK_BROWSER_LATENCY_MS (the median
-limit, default 300; CI uses the default, raise it only on a machine other jobs are loading).
+120), NTK_BROWSER_LATENCY_MS (the median limit, default 300). CI uses the defaults; raise the
+limits only on a machine that other jobs are loading (the failures print the load average).
 """
 from __future__ import annotations
 
@@ -161,7 +161,8 @@ def test_notebook_in_jupyterlab(lab, notebook, capsys):
     for note in s["notes"]:
         _report(capsys, f"{notebook}: note: {note}")
     if s.get("no_width_alpha_slider"):
-        warnings.warn(f"{notebook} has no width/alpha slider; only run-all and widget rendering were checked")
+        warnings.warn(f"{notebook} has no width/alpha slider: checked run-all, widget rendering and "
+                      "one move of each other slider")
     problems = list(s["failures"])
     if t["total"] > NB_BUDGET_S:
         problems.append(f"took {t['total']} s in the browser (budget {NB_BUDGET_S:.0f} s per notebook): {t}; "
