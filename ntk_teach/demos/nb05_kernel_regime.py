@@ -513,8 +513,10 @@ class NTKEllipse(viz.Demo):
         axf.legend(loc="lower left", fontsize=8)
         self.info = axf.text(0.98, 0.97, "", transform=axf.transAxes, ha="right", va="top", fontsize=8.5,
                              family="monospace", bbox=dict(facecolor="white", edgecolor="#BBBBBB"))
-        _animate(self.et, self.ax1, self.ax2, self.level, self.traj, self.dot, self.fnet, self.flin, self.info,
-                 ax.title, axf.title)
+        # e0 and lin change with the width or seed only; animated too, so a width change is a blit, not a
+        # full redraw of this large figure (measured 240 ms -> tens of ms per draw)
+        _animate(self.e0, self.lin, self.et, self.ax1, self.ax2, self.level, self.traj, self.dot, self.fnet,
+                 self.flin, self.info, ax.title, axf.title)
         self._key = None
 
     def update(self, alpha=ELLIPSE_ALPHAS[0], width=64, seed=ELLIPSE_SEED, frame=ELLIPSE_STEPS // ELLIPSE_EVERY):
