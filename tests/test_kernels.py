@@ -207,6 +207,35 @@ def test_tanh_quadrature_accuracy_as_stated(n, q):
     assert err_dphi <= stated_dphi, (err_dphi, stated_dphi)
 
 
+
+# the default rule for tanh (quad_points=None): trapezoid with a spacing adapted to the largest variance
+DEFAULT_STATED = (1e-9, 5e-8)  # E[phi phi], E[phi' phi']: measured <= 6.5e-10 and 2.7e-8 (worst at q ~ 4)
+
+
+@pytest.mark.parametrize("q", [0.25, 1.0, 4.0, 9.0, 25.0])
+def test_tanh_default_quadrature_accuracy(q):
+    g = torch.linspace(0, math.pi, 13, dtype=F64)
+    x = math.sqrt(2 * q) * torch.stack([torch.cos(g), torch.sin(g)], 1)
+    lay = kernel_recursion(x[:1], x, depth=1, activation="tanh", w_std=1.0, b_std=0.0)
+    # the reference's own error exp(-2 pi d / h) with d = pi/(2 sqrt q): h = 0.02 keeps it < 1e-20 up to q = 25
+    ref = np.array([tanh_pair(q, q, q * math.cos(float(a)), h=0.02 if q > 9 else 0.04) for a in g])
+    assert float(np.abs(lay.K[1][0].numpy() - ref[:, 0]).max()) <= DEFAULT_STATED[0]
+    assert float(np.abs(lay.sigma_dot[1][0].numpy() - ref[:, 1]).max()) <= DEFAULT_STATED[1]
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh", "erf"])
+def test_analytic_kernels_equal_the_full_recursion(activation):
+    """analytic_nngp/analytic_ntk use a blocked recursion that keeps no layers; kernel_recursion keeps them all.
+    Same arithmetic per entry, up to where symmetrization happens: equal to a few ulp."""
+    cases = [(torch.linspace(-3, 3, 40, dtype=F64), None), (_points(30, 3, 20), None), (_points(25, 2, 21), _points(9, 2, 22))]
+    if activation != "tanh":  # more than one row block (2**16 entries) per call
+        cases.append((torch.linspace(-2, 2, 400, dtype=F64), torch.linspace(-1, 3, 300, dtype=F64)))
+    for x1, x2 in cases:
+        lay = kernel_recursion(x1, x2, depth=3, activation=activation, w_std=1.2, b_std=0.3)
+        kw = dict(depth=3, activation=activation, w_std=1.2, b_std=0.3)
+        torch.testing.assert_close(nt.analytic_ntk(x1, x2, **kw), lay.ntk, rtol=1e-14, atol=1e-15)
+        torch.testing.assert_close(nt.analytic_nngp(x1, x2, **kw), lay.nngp, rtol=1e-14, atol=1e-15)
+
 # ------------------------------------------------------------ the diagonal
 def test_relu_diagonal_recursion_closed_form():
     """On the diagonal t = 0, so E[relu(u)^2] = q/2 and Sigma_dot = w^2/2: with r = w^2/2,
@@ -224,6 +253,14 @@ def test_relu_diagonal_recursion_closed_form():
                                        rtol=1e-13, atol=0)
     theta = sum(sig[l] * r ** (L - l) for l in range(L + 1))
     torch.testing.assert_close(torch.diagonal(lay.ntk), theta, rtol=1e-13, atol=0)
+    # the angle at (x, x) is exactly 0 even when x.x from a matmul and |x|^2 from a sum differ in the last
+    # bit (these points did: arccos(1 - 1 ulp) = 2e-8 made Sigma_dot, and the NTK diagonal, off by ~1e-9)
+    x = _points(30, 3, 20)
+    s1 = w * w * (x * x).sum(1) / 3 + b * b
+    sig = [r ** (l - 1) * s1 + b * b * (1 - r ** (l - 1)) / (1 - r) for l in range(1, L + 2)]
+    theta = sum(sig[l] * r ** (L - l) for l in range(L + 1))
+    for K in (nt.analytic_ntk(x, depth=L, w_std=w, b_std=b), kernel_recursion(x, depth=L, w_std=w, b_std=b).ntk):
+        torch.testing.assert_close(torch.diagonal(K), theta, rtol=1e-13, atol=0)
 
 
 @pytest.mark.parametrize("activation", ["erf", "tanh"])
