@@ -105,7 +105,11 @@ def _mlp_signals(model: MLP, x: torch.Tensor):
     delta = torch.ones(x.shape[0], 1, dtype=x.dtype)
     deltas[L - 1] = delta
     for l in range(L - 1, 0, -1):
-        delta = (delta @ (model.w_mult[l] * model.weights[l])) * dphi(pre[l - 1])
+        # scale the (N, n) factor rather than the (n, n) weight matrix: one pass over N n numbers, not n^2
+        gate = dphi(pre[l - 1])
+        if model.w_mult[l] != 1.0:
+            gate.mul_(model.w_mult[l])
+        delta = (delta @ model.weights[l]).mul_(gate)
         deltas[l - 1] = delta
     return post, deltas
 
