@@ -151,7 +151,8 @@ def mode_decomposition(K_train, residual):
 def kernel_regression(K_train, K_test, y, *, ridge: float = 0.0):
     """The ``t -> infinity`` limit (``ridge = 0``) or kernel ridge regression: ``K_test (K + ridge I)^{-1} y``.
 
-    Solved by Cholesky when ``K + ridge I`` is positive definite; with ``ridge = 0`` and a
+    Solved through the eigendecomposition of ``K`` (the same one as the flow); eigenvalues of
+    ``K + ridge I`` below ``1e-12`` of the largest count as zero, so with ``ridge = 0`` and a
     singular kernel the minimum-norm (pseudo-inverse) solution is used.
     """
     ridge = check_float("ridge", ridge, minimum=0.0)

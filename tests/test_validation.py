@@ -273,6 +273,16 @@ def test_memory_budget_guards_the_jacobian_methods(small_budget):
         nt.empirical_ntk(nt.MLP(4, seed=0), torch.linspace(-1, 1, 2000, dtype=F64))
 
 
+def test_jacobian_of_a_big_model_raises_at_the_default_budget():
+    """Width 1500, depth 2: P = 2,257,501 (54 MB with gradients and a copy: allowed). The Jacobian of 200 inputs
+    would be 200 P float64 = 3.6 GB, twice that with the contraction's copy: over the default 4 GiB."""
+    assert nt.memory_budget() == 4 * 1024**3
+    m = nt.MLP(1500, seed=0)
+    x = torch.linspace(-1, 1, 200, dtype=F64)
+    with raises(ValueError, "memory budget", "Jacobian"):
+        nt.empirical_ntk(m, x, method="jacobian")
+
+
 def test_set_memory_budget_validates_and_returns_the_old_value():
     old = nt.memory_budget()
     assert nt.set_memory_budget(12345) == old
