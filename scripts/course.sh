@@ -24,7 +24,10 @@ shift || true
 case "$cmd" in
   lab)
     setup
-    exec "$VENV/bin/jupyter" lab notebooks/00_start_here.ipynb "$@"
+    extra=()
+    # JupyterLab refuses to run as root without this (containers, cloud shells)
+    if [ "$(id -u)" = 0 ]; then extra+=(--allow-root); fi
+    exec "$VENV/bin/jupyter" lab notebooks/00_start_here.ipynb "${extra[@]}" "$@"
     ;;
   test)
     setup
