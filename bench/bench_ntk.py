@@ -21,14 +21,15 @@ are recorded: other jobs share these cores, and a load above the core count infl
 from __future__ import annotations
 
 import argparse
-import fcntl
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402  (bench/_results.py)
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS = REPO / "bench" / "RESULTS.md"
@@ -148,17 +149,8 @@ def render(rows, info, meta) -> str:
 
 
 def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace our marked section of RESULTS.md (or append it), under a lock; leave the rest of the file alone."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "a") as lock:  # an advisory lock on the file itself, against two writers at once
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-        pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-        if pattern.search(text):
-            text = pattern.sub(lambda _: section, text)
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        path.write_text(text, encoding="utf-8")
+    """Replace our marked section of RESULTS.md (or append it); see ``bench/_results.py``."""
+    _results.write_section(section, START, END, path)
 
 
 def _cpu_model() -> str:

@@ -23,11 +23,13 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import re
 import statistics
 import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _results  # noqa: E402  (bench/_results.py)
 
 import numpy as np
 
@@ -116,14 +118,8 @@ def render_section(results, meta) -> str:
 
 
 def write_section(section: str, path: Path = RESULTS) -> None:
-    """Replace our marked section of RESULTS.md (or append it); leave the rest of the file alone."""
-    text = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    pattern = re.compile(re.escape(START) + r".*?" + re.escape(END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    path.write_text(text, encoding="utf-8")
+    """Replace our marked section of RESULTS.md (or append it); see ``bench/_results.py``."""
+    _results.write_section(section, START, END, path)
 
 
 def main(argv=None) -> int:
