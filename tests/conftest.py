@@ -24,3 +24,14 @@ REPO = Path(__file__).resolve().parent.parent
 def repo() -> Path:
     """The repository root."""
     return REPO
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Run a test module on one torch thread: many tiny tensor ops, where OpenMP waits cost more than
+    they save on a busy 2-core machine (same speed when idle). Use with
+    ``pytestmark = pytest.mark.usefixtures("one_torch_thread")``."""
+    from ntk_teach._threads import torch_threads
+
+    with torch_threads(1):
+        yield

@@ -24,14 +24,7 @@ from ntk_teach.kernels import kernel_recursion
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tests run thousands of tiny tensor ops. With 2 OpenMP threads on a busy 2-core machine every
-    op can wait for a descheduled thread (measured here: 10x the CPU time); one thread is as fast when idle."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see tests/conftest.py
 
 
 # ----------------------------------------------------------- scalar references

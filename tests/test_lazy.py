@@ -13,13 +13,7 @@ from ntk_teach.lazy import _flat_setup
 F64 = torch.float64
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Many tiny tensor ops: one thread avoids OpenMP waits on a busy 2-core machine (same speed when idle)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # see tests/conftest.py
 
 
 def _x(n, d, seed):
